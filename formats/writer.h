@@ -1,0 +1,72 @@
+/* formats/writer.h: the one interface every image format implements.
+ *
+ * Modelled on libarchive's format table: a format fills a small vtable and
+ * registers itself in formats/registry.c. The caller opens a writer with the
+ * virtual size and options, feeds it extents in strictly increasing offset
+ * order (data, or ranges known to read as zero), and finishes it. Offsets
+ * not covered by any extent read as zero. A writer never knows what a
+ * recipe is.
+ *
+ * The writer writes to a temporary file beside `path` and renames it into
+ * place in finish(); abort() (or a failed finish) leaves nothing at `path`.
+ */
+#ifndef APKG_FORMATS_WRITER_H
+#define APKG_FORMATS_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum image_compress { COMPRESS_NONE, COMPRESS_ZLIB, COMPRESS_ZSTD };
+
+struct image_options {
+	uint64_t virtual_size;      /* bytes; need not be a multiple of anything */
+	enum image_compress compress;
+	unsigned cluster_size;      /* qcow2: 0 = default (64 KiB) */
+	int version;                /* qcow2: 0 = default (3) */
+	int threads;                /* compression workers; 0 = number of cores */
+	uint64_t epoch;             /* timestamps inside the format */
+	const char *seed;           /* derives any id the format stores (UUIDs, CIDs) */
+	const char *subformat;      /* format-specific variant (vmdk: streamOptimized|monolithicSparse) */
+};
+
+struct image_writer;
+
+struct image_format {
+	const char *name;       /* "qcow2" */
+	const char *extension;  /* "qcow2" */
+	/* Allocates w->priv; the output file is created by the format (temp beside path). */
+	int (*open)(struct image_writer *w);
+	/* len > 0; offset >= end of previous extent; offset + len <= virtual_size. */
+	int (*write_data)(struct image_writer *w, uint64_t offset, const void *buf, size_t len);
+	/* A range known to read as zero. Formats normally just skip it. */
+	int (*write_zero)(struct image_writer *w, uint64_t offset, uint64_t len);
+	/* Writes tables, commits the temp file to path. */
+	int (*finish)(struct image_writer *w);
+	/* Frees priv; if not finished, removes the temp file. */
+	void (*abort)(struct image_writer *w);
+};
+
+struct image_writer {
+	const struct image_format *fmt;
+	struct image_options opt;
+	char *path;
+	void *priv;
+	uint64_t next_offset;   /* enforced by the generic layer */
+	int finished;
+};
+
+/* Looks a format up by name ("raw", "qcow2", ...). NULL if unknown. */
+const struct image_format *image_format_find(const char *name);
+/* Comma-separated list of the registered formats, for help and errors. */
+const char *image_format_names(void);
+
+struct image_writer *image_writer_open(const struct image_format *fmt, const char *path,
+				       const struct image_options *opt);
+int image_writer_data(struct image_writer *w, uint64_t offset, const void *buf, size_t len);
+int image_writer_zero(struct image_writer *w, uint64_t offset, uint64_t len);
+/* Finishes and frees. Returns 0 on success; on failure nothing is left at path. */
+int image_writer_finish(struct image_writer *w);
+/* Abandons and frees; nothing is left at path. */
+void image_writer_abort(struct image_writer *w);
+
+#endif

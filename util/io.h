@@ -1,0 +1,49 @@
+/* util/io.h: safe file I/O helpers.
+ *
+ * Promises: full reads and writes (retrying on EINTR and short transfers),
+ * whole-file reads with a size cap, files that appear complete or not at all
+ * (temp-then-rename), recursive mkdir and removal that never follows symlinks.
+ * Functions return 0 on success and -1 after printing an error.
+ */
+#ifndef APKG_UTIL_IO_H
+#define APKG_UTIL_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct strbuf;
+
+int write_all(int fd, const void *buf, size_t len);
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* Reads exactly len bytes at off; a short file is an error ("truncated"). */
+int pread_exact(int fd, void *buf, size_t len, uint64_t off);
+/* Reads a whole file into sb (appending). Files over max_size are refused. */
+int read_file(const char *path, struct strbuf *sb, size_t max_size);
+/* Writes data to path via path.tmp-XXXXXX + fsync + rename. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Creates a temporary file beside final_path; returns its fd and the name in *tmp_out. */
+int create_temp_beside(const char *final_path, char **tmp_out);
+/* fsyncs fd, closes it and renames tmp to final; on failure unlinks tmp. */
+int commit_temp(int fd, const char *tmp, const char *final_path);
+int mkdir_p(const char *path, mode_t mode);
+/* Removes a tree without following symlinks (rm -rf). Missing is fine. */
+int rm_rf(const char *path);
+/* Copies a regular file, preserving holes. */
+int copy_file_sparse(const char *src, const char *dst, mode_t mode);
+int path_exists(const char *path);
+int is_dir(const char *path);
+/* Joins a and b with one '/'. Caller frees. */
+char *path_join(const char *a, const char *b);
+/* The directory that holds the running apkg binary (for apkg-init, apkg-probe). */
+const char *self_dir(void);
+/* Finds a helper binary shipped with apkg: $APKG_LIBEXEC, self_dir(), ../lib/apkg. */
+char *find_libexec(const char *name);
+
+/* Paths registered here are removed (rm -rf) if the process dies on SIGINT,
+ * SIGTERM or SIGHUP, so that a failed build leaves no scratch behind. */
+void cleanup_register(const char *path);
+void cleanup_unregister(const char *path);
+void cleanup_install_signal_handlers(void);
+
+#endif
