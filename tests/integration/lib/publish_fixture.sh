@@ -54,8 +54,17 @@ json.dump(m, open(os.path.join(d, "manifest.json"), "w"), indent=2)
 PY
 }
 
-# The SBOM the build writes (publish/sbom.c, through tests/tools/sbom_tool).
+# The SBOM the build writes (publish/sbom.c through tests/tools/sbom_tool),
+# from a busybox root that holds the host's static busybox.
 make_sbom() {
-	local dir=$1 name=$2 version=$3
-	printf '{"spdxVersion": "SPDX-2.3", "name": "%s-%s"}\n' "$name" "$version" >"$dir/$name-$version.spdx.json"
+	local dir=$1 name=$2 version=$3 root
+	root=$(mktemp -d "${TMPDIR:-/tmp}/apkg-sbom-root.XXXXXX")
+	mkdir -p "$root/bin" && cp /bin/busybox "$root/bin/busybox"
+	printf 'apkg: 1\nname: %s\nversion: %s\ndescription: "%s test appliance"\nbase: {distro: busybox}\n' \
+		"$name" "$version" "$name" >"$root.yaml"
+	build/tools/sbom_tool "$root.yaml" "$root" "$dir/$name-$version.spdx.json" \
+		--kernel-package linux-image-6.1.0-99-amd64 --kernel-release 6.1.0-99-amd64
+	local rc=$?
+	rm -rf "$root" "$root.yaml"
+	return $rc
 }
