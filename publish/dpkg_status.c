@@ -112,7 +112,8 @@ void dpkg_status_parse(const char *data, size_t len, struct dpkg_packages *out)
 	}
 	finish_stanza(st, out); /* a last stanza without a blank line after it */
 	free(st);
-	qsort(out->v, out->n, sizeof *out->v, by_name_arch);
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, by_name_arch);
 }
 
 void dpkg_packages_free(struct dpkg_packages *p)
@@ -153,9 +154,10 @@ int busybox_version(const char *data, size_t len, char **upstream, char **debian
 			break;
 		if (memcmp(p, marker, mlen))
 			continue;
-		*upstream = version_run(p + mlen, end);
+		const char *v = p + mlen;
+		*upstream = v < end && *v >= '0' && *v <= '9' ? version_run(v, end) : NULL;
 		if (!*upstream)
-			continue;
+			continue; /* "BusyBox v%s" in a format string, say */
 		const char *q = p + mlen + strlen(*upstream);
 		if ((size_t)(end - q) > 9 && !memcmp(q, " (Debian ", 9))
 			*debian = version_run(q + 9, end);

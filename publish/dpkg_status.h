@@ -32,7 +32,8 @@ struct dpkg_packages {
 void dpkg_status_parse(const char *data, size_t len, struct dpkg_packages *out);
 void dpkg_packages_free(struct dpkg_packages *p);
 
-/* From "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3)" anywhere in data: the
+/* From "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3)" anywhere in data (the
+ * version starts with a digit): the
  * upstream version and, when present, the Debian package version (either
  * may come back NULL). Returns -1 when there is no such string. */
 int busybox_version(const char *data, size_t len, char **upstream, char **debian);

@@ -81,9 +81,8 @@ static int field(const char *data, size_t len, const char *key, char *out, size_
 				return -1;
 			memcpy(out, data + pos + klen + 1, vlen);
 			out[vlen] = 0;
-			for (size_t i = 0; i < vlen; i++)
-				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", out[i]))
-					return -1;
+			if (strspn(out, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != vlen)
+				return -1; /* also refuses a NUL inside the value */
 			return 0;
 		}
 		pos += line + 1;
