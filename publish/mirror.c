@@ -6,6 +6,7 @@
 #include "util/io.h"
 #include "util/strbuf.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,13 +80,31 @@ void mirror_free_names(char **names, size_t n)
 	free(names);
 }
 
+static volatile sig_atomic_t resumed;
+
+static void resume(int sig)
+{
+	(void)sig;
+	resumed = 1;
+}
+
 void publish_pause_point(const char *phase)
 {
 	const char *want = getenv("APKG_PUBLISH_PAUSE_AT");
 	if (!want || strcmp(want, phase))
 		return;
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	struct sigaction sa = {.sa_handler = resume}, previous;
+	sigaction(SIGUSR1, &sa, &previous);
+	resumed = 0;
 	fprintf(stderr, "apkg: paused at %s\n", phase);
 	fflush(stderr);
-	for (;;)
-		pause();
+	while (!resumed)
+		sigsuspend(&old);
+	sigaction(SIGUSR1, &previous, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	fprintf(stderr, "apkg: resumed at %s\n", phase);
 }

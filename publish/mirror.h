@@ -85,8 +85,9 @@ void mirror_free_names(char **names, size_t n);
 
 extern const struct mirror_ops mirror_local_ops, mirror_rsync_ops;
 
-/* Test hook: when $APKG_PUBLISH_PAUSE_AT names this phase, print
- * "apkg: paused at PHASE" on stderr and wait to be killed. */
+/* Test hook for crash and lock tests: when $APKG_PUBLISH_PAUSE_AT names this
+ * phase, print "apkg: paused at PHASE" on stderr and wait there until killed
+ * or sent SIGUSR1 (then go on). */
 void publish_pause_point(const char *phase);
 
 #endif

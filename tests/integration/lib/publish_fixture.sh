@@ -68,3 +68,95 @@ make_sbom() {
 	rm -rf "$root" "$root.yaml"
 	return $rc
 }
+
+# Skips the test (exit 77) unless every tool named is there.
+need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (make deps)"; exit 77; }
+	done
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for COMMAND...: retries for up to 60 s (a hang guard, not a timing assertion).
+wait_for() {
+	local i
+	for i in $(seq 600); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "gave up waiting for: $*" >&2
+	return 1
+}
+
+# start_rsyncd DIR: an rsync daemon on 127.0.0.1 serving DIR/module as the
+# writable module "mirror"; sets RSYNC_DEST and RSYNCD_PID.
+start_rsyncd() {
+	local dir=$1 port
+	port=$(free_port)
+	mkdir -p "$dir/module"
+	cat >"$dir/rsyncd.conf" <<CONF
+pid file = $dir/rsyncd.pid
+log file = $dir/rsyncd.log
+use chroot = no
+munge symlinks = no
+[mirror]
+path = $dir/module
+read only = no
+uid = $(id -u)
+gid = $(id -g)
+CONF
+	rsync --daemon --no-detach --config="$dir/rsyncd.conf" --port="$port" --address=127.0.0.1 &
+	RSYNCD_PID=$!
+	RSYNC_DEST=rsync://127.0.0.1:$port/mirror
+	wait_for rsync "rsync://127.0.0.1:$port/"
+}
+
+# start_http DIR: python's HTTP server on 127.0.0.1 serving DIR; sets HTTP_URL and HTTP_PID.
+start_http() {
+	local dir=$1 port
+	port=$(free_port)
+	python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
+	HTTP_PID=$!
+	HTTP_URL=http://127.0.0.1:$port
+	wait_for curl -sf "$HTTP_URL/"
+}
+
+# gpg_key HOME EMAIL: a throwaway signing key without a passphrase.
+gpg_key() {
+	mkdir -p -m 700 "$1"
+	GNUPGHOME=$1 gpg --batch --passphrase '' --quick-gen-key "apkg test <$2>" ed25519 sign never 2>/dev/null
+}
+
+# check_mirror ROOT: index.json is valid JSON, every version it lists is
+# complete (sha256sum -c of its SHA256SUMS, which must cover the files the
+# entry lists), and each LATEST names a listed version. The oracle of the
+# crash tests; independent of apkg's own code.
+check_mirror() {
+	python3 - "$1" <<'PY'
+import json, os, sys, hashlib, subprocess
+root = sys.argv[1]
+p = os.path.join(root, "index.json")
+if not os.path.exists(p):
+    for d in os.listdir(root):
+        assert not os.path.exists(os.path.join(root, d, "LATEST")), "LATEST without index.json"
+    sys.exit(0)
+index = json.load(open(p))
+assert index["apkg_index"] == 1
+for app in index["appliances"]:
+    versions = [v["version"] for v in app["versions"]]
+    for v in app["versions"]:
+        d = os.path.join(root, app["name"], v["version"])
+        sums = open(os.path.join(d, "SHA256SUMS")).read()
+        assert hashlib.sha256(sums.encode()).hexdigest() == v["sha256sums"], d
+        subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=d, check=True)
+        listed = {line.split("  ", 1)[1] for line in sums.splitlines()}
+        for f in v["files"]:
+            assert f["file"] in listed, f
+    latest = open(os.path.join(root, app["name"], "LATEST")).read().strip()
+    assert latest in versions, (latest, versions)
+PY
+}
