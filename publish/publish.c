@@ -79,16 +79,11 @@ static int read_index(struct job *j)
 	return ret;
 }
 
-static int listed(struct mirror *m, const char *dir, const char *name, int *found)
+static int has_name(char *const *names, size_t n, const char *name)
 {
-	char **names;
-	size_t n;
-	*found = 0;
-	if (m->ops->list(m, dir, &names, &n) < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++)
-		*found |= !strcmp(names[i], name);
-	mirror_free_names(names, n);
+		if (!strcmp(names[i], name))
+			return 1;
 	return 0;
 }
 
@@ -114,13 +109,11 @@ static void explain_difference(const struct job *j, const struct strbuf *theirs)
 	sums_free(&old);
 }
 
-/* Step 3 of the protocol. Returns 0 to go on, -1 to stop. */
-static int check_existing(struct job *j)
+/* Step 3 of the protocol; names: what NAME/ holds. Returns 0 to go on, -1 to stop. */
+static int check_existing(struct job *j, char *const *names, size_t n)
 {
-	int found, missing;
-	if (listed(j->m, j->rel.name, j->rel.version, &found) < 0)
-		return -1;
-	if (!found)
+	int missing;
+	if (!has_name(names, n, j->rel.version))
 		return 0;
 	struct strbuf theirs = STRBUF_INIT;
 	char *path = xasprintf("%s/SHA256SUMS", j->vdir);
@@ -143,16 +136,12 @@ static int check_existing(struct job *j)
 	return ret;
 }
 
-static int remove_leftover_staging(struct job *j)
+static int remove_leftover_staging(struct job *j, char *const *names, size_t n)
 {
-	char **names;
-	size_t n;
-	int ret = j->m->ops->list(j->m, j->rel.name, &names, &n);
+	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		if (!strncmp(names[i], ".tmp-", 5))
 			ret = j->m->ops->remove(j->m, j->rel.name, names[i]);
-	if (ret == 0)
-		mirror_free_names(names, n);
 	return ret;
 }
 
@@ -198,11 +187,11 @@ static int verify_readback(const struct job *j, const char *dir)
 	return ret;
 }
 
-/* Step 4 of the protocol. */
-static int upload(struct job *j)
+/* Step 4 of the protocol; names: what NAME/ holds. */
+static int upload(struct job *j, char *const *names, size_t n)
 {
 	char *staged = xasprintf("%s/%s", j->rel.name, j->staging), *local = NULL;
-	int ret = remove_leftover_staging(j);
+	int ret = remove_leftover_staging(j, names, n);
 	if (ret == 0)
 		ret = j->m->ops->stage(j->m, staged, j->files, j->n_files);
 	if (ret == 0)
@@ -380,10 +369,13 @@ static void print_summary(const struct job *j)
 
 static int locked_publish(struct job *j)
 {
+	char **names = NULL;
+	size_t n = 0;
 	publish_pause_point("locked");
-	if (read_index(j) < 0 || check_existing(j) < 0)
-		return EXIT_FAILED;
-	if (!j->already && upload(j) < 0)
+	int ok = read_index(j) == 0 && j->m->ops->list(j->m, j->rel.name, &names, &n) == 0 &&
+		 check_existing(j, names, n) == 0 && (j->already || upload(j, names, n) == 0);
+	mirror_free_names(names, n);
+	if (!ok)
 		return EXIT_FAILED;
 	if (j->already && j->sig_path)
 		info("the published copy keeps the signature it was published with");
