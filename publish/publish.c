@@ -204,8 +204,10 @@ static int upload(struct job *j, char *const *names, size_t n)
 		publish_pause_point("verified");
 	if (ret == 0)
 		ret = j->m->ops->promote(j->m, j->rel.name, j->staging, j->rel.version, j->files, j->n_files);
-	if (ret < 0)
+	if (ret < 0) {
 		error("%s %s was not published", j->rel.name, j->rel.version);
+		j->m->ops->remove(j->m, j->rel.name, j->staging); /* best effort: the next publish would too */
+	}
 	free(staged);
 	free(local);
 	return ret;

@@ -75,4 +75,24 @@ after_kill "$root"
 [ -d "$root/hello/1.1.0" ] && fail "1.1.0 appeared although its upload was killed"
 rerun "$RSYNC_DEST/rs-mid" "$root"
 echo "killed mid-transfer (rsync): consistent, rerun completed"
+# the read-back catches an upload that arrived damaged: one byte of the
+# staged copy is flipped while apkg is held between upload and read-back
+for kind in local rsync; do
+	if [ $kind = local ]; then dest=$T/bad-local root=$T/bad-local; else dest=$RSYNC_DEST/bad root=$T/rsyncd/module/bad; fi
+	rm -rf "$root" && cp -a "$T/template" "$root"
+	APKG_PUBLISH_PAUSE_AT=staged ./bin/apkg publish "$T/out-1.1.0" --mirror "$dest" >"$T/bad.log" 2>&1 &
+	pid=$!
+	wait_for grep -q "paused at staged" "$T/bad.log" || fail "$kind: never reached staged"
+	printf '\x5a' | dd of="$root/hello/.tmp-1.1.0/hello-1.1.0.raw" bs=1 seek=1048600 conv=notrunc status=none
+	kill -USR1 "$pid"
+	wait "$pid"
+	rc=$?
+	[ $rc -eq 1 ] || { cat "$T/bad.log"; fail "$kind: a damaged upload was published (exit $rc)"; }
+	grep -q "hello-1.1.0.raw on the mirror has sha256 .* the upload is corrupt" "$T/bad.log" ||
+		{ cat "$T/bad.log"; fail "$kind: the damaged file is not named"; }
+	[ -e "$root/hello/1.1.0" ] && fail "$kind: the damaged version appeared"
+	[ "$(cat "$root/hello/LATEST")" = 1.0.0 ] || fail "$kind: LATEST moved"
+	after_kill "$root"
+	echo "damaged upload ($kind): refused by the read-back, mirror unchanged"
+done
 echo "publish_crash: ok"
