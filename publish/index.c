@@ -173,14 +173,21 @@ static int newest_first(const void *a, const void *b)
 	return version_compare(((const struct index_version *)b)->version, ((const struct index_version *)a)->version);
 }
 
-/* The versions of a, newest first (a malloc'd copy). */
+/* A sorted malloc'd copy of n items. */
+static void *sorted_copy(const void *items, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	void *copy = xmalloc(n ? n * size : 1);
+	if (n) {
+		memcpy(copy, items, n * size);
+		qsort(copy, n, size, cmp);
+	}
+	return copy;
+}
+
+/* The versions of a, newest first. */
 static struct index_version *sorted_versions(const struct index_appliance *a)
 {
-	struct index_version *v = xmalloc((a->n ? a->n : 1) * sizeof *v);
-	if (a->n)
-		memcpy(v, a->versions, a->n * sizeof *v);
-	qsort(v, a->n, sizeof *v, newest_first);
-	return v;
+	return sorted_copy(a->versions, a->n, sizeof *a->versions, newest_first);
 }
 
 const char *index_latest(const struct mirror_index *ix, const char *name)
@@ -216,11 +223,7 @@ static int by_app_name(const void *a, const void *b)
 
 static struct index_appliance *sorted_apps(const struct mirror_index *ix)
 {
-	struct index_appliance *apps = xmalloc((ix->n ? ix->n : 1) * sizeof *apps);
-	if (ix->n)
-		memcpy(apps, ix->apps, ix->n * sizeof *apps);
-	qsort(apps, ix->n, sizeof *apps, by_app_name);
-	return apps;
+	return sorted_copy(ix->apps, ix->n, sizeof *ix->apps, by_app_name);
 }
 
 static void write_app_json(const struct index_appliance *a, struct strbuf *out)
