@@ -27,6 +27,7 @@ CLI_SRCS  := $(wildcard cli/*.c)
 INIT_SRCS := $(wildcard initramfs/init.c)
 PROBE_SRCS := $(wildcard validate/probe/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 OBJ       := build/obj
@@ -37,6 +38,7 @@ ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/%)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(ASAN)/fuzz/replay_%)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tests/tools/%)
 
 BINS := bin/apkg $(if $(INIT_SRCS),bin/apkg-init) $(if $(PROBE_SRCS),bin/apkg-probe)
 
@@ -64,13 +66,18 @@ bin/apkg: $(CLI_OBJS) build/libapkg.a
 	$(CC) $(CFLAGS) -pthread -o $@ $(CLI_OBJS) build/libapkg.a $(PKG_LIBS)
 
 # Guest-side programs are static: they run inside the initramfs and the appliance.
-bin/apkg-init: $(INIT_SRCS)
+bin/apkg-init: $(INIT_SRCS) $(wildcard initramfs/init_*.h)
 	@mkdir -p bin
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $^
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $(INIT_SRCS)
 
 bin/apkg-probe: $(PROBE_SRCS)
 	@mkdir -p bin
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Os -static -o $@ $^
+
+# Helper programs the integration tests drive (they link the library, not the CLI).
+build/tests/tools/%: tests/tools/%.c build/libapkg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -o $@ $< build/libapkg.a $(PKG_LIBS)
 
 build/tests/%: tests/unit/%.c build/libapkg.a tests/unit/test.h
 	@mkdir -p $(dir $@)
@@ -87,10 +94,10 @@ $(ASAN)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(ASAN)/liba
 
 unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS)
 
-check: all unit
+check: all unit $(TOOL_BINS)
 	@tests/run_all.sh
 
-integration: all
+integration: all $(TOOL_BINS)
 	@tests/run_all.sh --integration-only
 
 FUZZ_SECONDS ?= 60
