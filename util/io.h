@@ -32,6 +32,8 @@ int commit_temp_ex(int fd, const char *tmp, const char *final_path, int sync);
 int mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without following symlinks (rm -rf). Missing is fine. */
 int rm_rf(const char *path);
+/* rm_rf of name relative to the directory fd dirfd (which may be O_PATH). */
+int rm_rf_at(int dirfd, const char *name);
 /* Copies a regular file, preserving holes. */
 int copy_file_sparse(const char *src, const char *dst, mode_t mode);
 int path_exists(const char *path);
