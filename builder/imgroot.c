@@ -202,18 +202,24 @@ int imgroot_mkdirs(const struct imgroot *ir, const char *path, mode_t mode, uid_
 	return r;
 }
 
-/* Opens the parent of path, creating it (0755 root) if it is missing. */
+/* Opens the parent of path, creating it (0755 root) if it is missing.
+ * Prints its own errors. */
 static int open_parent_creating(const struct imgroot *ir, const char *path, const char **base)
 {
 	int dfd = imgroot_open_parent(ir, path, base);
-	if (dfd >= 0 || errno != ENOENT)
+	if (dfd >= 0)
 		return dfd;
+	if (errno != ENOENT)
+		return error_errno("cannot open the directory of %s in the image %s", path, ir->path);
 	char *parent = strndup(path, (size_t)(*base - path));
 	int r = imgroot_mkdirs(ir, parent, 0755, 0, 0);
 	free(parent);
 	if (r < 0)
 		return -1;
-	return imgroot_open_parent(ir, path, base);
+	dfd = imgroot_open_parent(ir, path, base);
+	if (dfd < 0)
+		return error_errno("cannot open the directory of %s in the image %s", path, ir->path);
+	return dfd;
 }
 
 /* Creates an unused temporary name beside base in dfd. */
@@ -240,7 +246,7 @@ int imgroot_write(const struct imgroot *ir, const char *path, const void *data, 
 	const char *base;
 	int dfd = open_parent_creating(ir, path, &base);
 	if (dfd < 0)
-		return error_errno("cannot write %s in the image %s", path, ir->path);
+		return -1;
 	char *tmp = NULL;
 	int fd = create_temp_in(dfd, base, &tmp);
 	int r = 0;
@@ -267,7 +273,7 @@ int imgroot_symlink(const struct imgroot *ir, const char *target, const char *pa
 	const char *base;
 	int dfd = open_parent_creating(ir, path, &base);
 	if (dfd < 0)
-		return error_errno("cannot create the symlink %s in the image %s", path, ir->path);
+		return -1;
 	int r = 0;
 	for (unsigned n = 0;; n++) {
 		char *tmp = xasprintf(".%s.apkg-%d-%u", base, (int)getpid(), n);
