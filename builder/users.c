@@ -14,7 +14,6 @@
 #include "util/strbuf.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -453,31 +452,24 @@ static char *user_home(const struct userdb *db, const char *name)
 /* Copies the regular files at the top of /etc/skel, as useradd -m does. */
 static int copy_skel(const struct imgroot *ir, const char *home, uid_t uid, gid_t gid)
 {
-	int fd = imgroot_openat(ir, "/etc/skel", O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return 0;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return error_errno("cannot read /etc/skel in the image");
-	}
+	size_t n;
+	char **names = imgroot_list_dir(ir, "/etc/skel", &n);
 	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char *src = xasprintf("/etc/skel/%s", names[i]);
+		char *dst = xasprintf("%s/%s", home, names[i]);
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		char *src = xasprintf("/etc/skel/%s", de->d_name);
-		char *dst = xasprintf("%s/%s", home, de->d_name);
 		struct strbuf sb = STRBUF_INIT;
-		r = imgroot_read(ir, src, &sb, DB_MAX_SIZE, 0);
-		if (r == 0)
-			r = imgroot_write(ir, dst, sb.buf, sb.len, st.st_mode & 0777, uid, gid);
+		if (imgroot_lstat(ir, src, &st) == 0 && S_ISREG(st.st_mode)) {
+			r = imgroot_read(ir, src, &sb, DB_MAX_SIZE, 0);
+			if (r == 0)
+				r = imgroot_write(ir, dst, sb.buf, sb.len, st.st_mode & 0777, uid, gid);
+		}
 		strbuf_release(&sb);
 		free(src);
 		free(dst);
 	}
-	closedir(d);
+	imgroot_free_names(names, n);
 	return r;
 }
 
