@@ -20,9 +20,10 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS      := -DAPKG_VERSION='"$(VERSION)"'
 
-# Host-side library code: everything but the guest-side programs.
+# Host-side library code: everything but the guest-side programs. The probe's
+# checks-file format is shared: the builder writes what the probe reads.
 LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c \
-		kernel/*.c initramfs/*.c validate/*.c publish/*.c vmm/*.c))
+		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c))
 CLI_SRCS  := $(wildcard cli/*.c)
 INIT_SRCS := $(wildcard initramfs/init.c)
 PROBE_SRCS := $(wildcard validate/probe/*.c)

@@ -2,10 +2,13 @@
 #include "builder/ext4.h"
 
 #include "util/diag.h"
+#include "util/io.h"
 #include "util/run.h"
 #include "util/strbuf.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -14,7 +17,6 @@
 #define MiB (1024ull * 1024)
 
 static struct tree_usage *walk_usage;
-static uint64_t walk_epoch;
 
 static int usage_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -34,28 +36,6 @@ int tree_usage(const char *rootdir, struct tree_usage *u)
 	return 0;
 }
 
-static int clamp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)flag; (void)ftw;
-	if ((uint64_t)st->st_mtime <= walk_epoch && (uint64_t)st->st_atime <= walk_epoch)
-		return 0;
-	struct timespec ts[2];
-	ts[0].tv_sec = (uint64_t)st->st_atime > walk_epoch ? (time_t)walk_epoch : st->st_atime;
-	ts[0].tv_nsec = 0;
-	ts[1].tv_sec = (uint64_t)st->st_mtime > walk_epoch ? (time_t)walk_epoch : st->st_mtime;
-	ts[1].tv_nsec = 0;
-	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return error_errno("cannot set times of %s", path);
-	return 0;
-}
-
-int tree_clamp_times(const char *rootdir, uint64_t epoch)
-{
-	walk_epoch = epoch;
-	/* FTW_DEPTH: a directory's times are set after its entries changed it. */
-	return nftw(rootdir, clamp_cb, 64, FTW_PHYS | FTW_DEPTH) != 0 ? -1 : 0;
-}
-
 uint64_t ext4_auto_size(const struct tree_usage *u)
 {
 	/* Content, inode tables (256 B each, with slack for 2x the inodes), the
@@ -63,6 +43,87 @@ uint64_t ext4_auto_size(const struct tree_usage *u)
 	 * Free blocks are holes in the image, so headroom costs nothing on download. */
 	uint64_t need = u->bytes + u->inodes * 512 + u->bytes * 3 / 10 + 64 * MiB;
 	return (need + MiB - 1) / MiB * MiB;
+}
+
+/* Free inode ranges per group from dumpe2fs, turned into the in-use list. */
+static int used_inodes(const char *image, uint32_t **out, size_t *n_out)
+{
+	const char *argv[] = {"dumpe2fs", image, NULL};
+	struct strbuf dump = STRBUF_INIT;
+	struct run_opts o = {.output = &dump};
+	if (run_argv(argv, &o) != 0) {
+		strbuf_release(&dump);
+		return error("dumpe2fs %s failed", image);
+	}
+	unsigned long per_group = 0, group = 0;
+	uint32_t *list = NULL;
+	size_t n = 0, alloc = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(dump.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "Inodes per group: %lu", &per_group) == 1)
+			continue;
+		if (strncmp(line, "  Free inodes:", 14) || !per_group)
+			continue;
+		/* Mark the group's inodes used, then clear each free range. */
+		unsigned long first = group * per_group + 1, last = (group + 1) * per_group;
+		char *free_map = xcalloc(per_group, 1);
+		for (char *tok = line + 14; *tok;) {
+			unsigned long a, b;
+			int used_chars = 0;
+			if (sscanf(tok, " %lu-%lu%n", &a, &b, &used_chars) == 2 || (sscanf(tok, " %lu%n", &a, &used_chars) == 1 && (b = a, 1))) {
+				for (unsigned long i = a; i <= b && i <= last; i++)
+					if (i >= first)
+						free_map[i - first] = 1;
+				tok += used_chars;
+				while (*tok == ',' || *tok == ' ')
+					tok++;
+			} else {
+				break;
+			}
+		}
+		for (unsigned long i = first; i <= last; i++) {
+			if (free_map[i - first] || (i < 11 && i != 2))
+				continue;
+			if (n == alloc)
+				list = xrealloc(list, (alloc = alloc ? alloc * 2 : 1024) * sizeof *list);
+			list[n++] = (uint32_t)i;
+		}
+		free(free_map);
+		group++;
+	}
+	strbuf_release(&dump);
+	*out = list;
+	*n_out = n;
+	return 0;
+}
+
+/* mke2fs -d copies each file's ctime (which no one can set on the host) and
+ * its read of the file bumps the atime, so both are set to the epoch after
+ * the fact with debugfs, for every inode in use. */
+static int ext4_fix_times(const char *image, uint64_t epoch, const char *cmdfile)
+{
+	uint32_t *inodes = NULL;
+	size_t n = 0;
+	if (used_inodes(image, &inodes, &n) < 0)
+		return -1;
+	struct strbuf cmds = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&cmds, "sif <%u> atime @%llu\nsif <%u> ctime @%llu\n", inodes[i], (unsigned long long)epoch,
+			    inodes[i], (unsigned long long)epoch);
+	free(inodes);
+	int rc = write_file_atomic(cmdfile, cmds.buf, cmds.len, 0600);
+	strbuf_release(&cmds);
+	if (rc < 0)
+		return -1;
+	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, image, NULL};
+	struct strbuf out = STRBUF_INIT;
+	struct run_opts o = {.output = &out};
+	rc = run_argv(argv, &o);
+	unlink(cmdfile);
+	if (rc != 0)
+		error("debugfs could not set inode times: %s", out.buf);
+	strbuf_release(&out);
+	return rc ? -1 : 0;
 }
 
 int ext4_build(const char *rootdir, const char *image, uint64_t size, const struct tree_usage *u,
@@ -86,5 +147,10 @@ int ext4_build(const char *rootdir, const char *image, uint64_t size, const stru
 	if (rc != 0)
 		error("mke2fs failed (exit %d): %s", rc, out.buf);
 	strbuf_release(&out);
-	return rc ? -1 : 0;
+	if (rc)
+		return -1;
+	char *cmdfile = xasprintf("%s.times", image);
+	rc = ext4_fix_times(image, epoch, cmdfile);
+	free(cmdfile);
+	return rc;
 }

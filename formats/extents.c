@@ -6,6 +6,7 @@
  */
 #include "formats/extents.h"
 
+#include "formats/reader.h"
 #include "formats/writer.h"
 #include "util/diag.h"
 #include "util/io.h"
@@ -59,6 +60,17 @@ void disk_layout_add_mem(struct disk_layout *l, uint64_t offset, const void *mem
 	p->length = length;
 	p->fd = -1;
 	p->mem = mem;
+}
+
+void disk_layout_add_reader(struct disk_layout *l, uint64_t offset, struct image_reader *r, uint64_t image_offset,
+			    uint64_t length)
+{
+	struct disk_piece *p = add_piece(l);
+	p->offset = offset;
+	p->length = length;
+	p->fd = -1;
+	p->file_offset = image_offset;
+	p->reader = r;
 }
 
 int disk_layout_from_file(struct disk_layout *l, const char *path, int *fd_out)
@@ -174,10 +186,42 @@ static int stream_file_piece(struct stream_state *s, const struct disk_piece *p)
 	return 0;
 }
 
+/* Image pieces: ranges the image says read as zero are never read. */
+static int stream_reader_piece(struct stream_state *s, const struct disk_piece *p)
+{
+	uint64_t pos = 0;
+	while (pos < p->length) {
+		uint64_t run;
+		int st = image_reader_status(p->reader, p->file_offset + pos, p->length - pos, &run);
+		if (st < 0)
+			return -1;
+		if (st == IMAGE_ZERO) {
+			if (image_writer_zero(s->w, p->offset + pos, run) < 0)
+				return -1;
+			pos += run;
+			if (s->progress)
+				s->progress(s->ctx, p->offset + pos, s->total);
+			continue;
+		}
+		for (uint64_t end = pos + run; pos < end;) {
+			size_t want = end - pos < CHUNK ? (size_t)(end - pos) : CHUNK;
+			if (image_reader_pread(p->reader, s->buf, want, p->file_offset + pos) < 0)
+				return -1;
+			if (emit_scanned(s->w, p->offset + pos, s->buf, want) < 0)
+				return -1;
+			pos += want;
+			if (s->progress)
+				s->progress(s->ctx, p->offset + pos, s->total);
+		}
+	}
+	return 0;
+}
+
 int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_progress_fn progress, void *ctx)
 {
 	struct disk_piece *sorted = xmalloc((l->n ? l->n : 1) * sizeof *sorted);
-	memcpy(sorted, l->pieces, l->n * sizeof *sorted);
+	if (l->n) /* an empty layout has no pieces array */
+		memcpy(sorted, l->pieces, l->n * sizeof *sorted);
 	qsort(sorted, l->n, sizeof *sorted, cmp_piece);
 	struct stream_state s = {.w = w, .progress = progress, .ctx = ctx, .total = l->size, .buf = xmalloc(CHUNK)};
 	uint64_t pos = 0;
@@ -192,7 +236,9 @@ int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_
 		if (p->offset > pos)
 			r = image_writer_zero(w, pos, p->offset - pos);
 		if (r == 0)
-			r = p->fd >= 0 ? stream_file_piece(&s, p) : emit_scanned(w, p->offset, p->mem, p->length);
+			r = p->reader ? stream_reader_piece(&s, p)
+			    : p->fd >= 0 ? stream_file_piece(&s, p)
+					 : emit_scanned(w, p->offset, p->mem, p->length);
 		pos = p->offset + p->length;
 	}
 	if (r == 0 && pos < l->size)
