@@ -111,10 +111,8 @@ static int build_kernel(struct build_ctx *c)
 	if (c->r->base.kind == BASE_DEBIAN) {
 		r = kernel_find_in_root(c->rootdir, &c->kernel);
 	} else {
-		char *dest = path_join(c->scratch, "kernel");
 		char *cache = c->o->cache_dir ? path_join(c->o->cache_dir, "debs") : NULL;
-		r = kernel_fetch(c->r->kernel.package, cache, dest, &c->kernel);
-		free(dest);
+		r = kernel_fetch(c->r->kernel.package, cache, &c->kernel);
 		free(cache);
 	}
 	c->have_kernel = r == 0;
