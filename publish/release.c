@@ -7,6 +7,7 @@
 #include "util/io.h"
 #include "util/json.h"
 #include "util/sha256.h"
+#include "validate/targets.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,55 @@ int release_validated(const struct release *rel)
 	return 1;
 }
 
+static const struct release_artifact *find_format(const struct release *rel, const char *format)
+{
+	for (size_t i = 0; i < rel->n_artifacts; i++)
+		if (!strcmp(rel->artifacts[i].format, format))
+			return &rel->artifacts[i];
+	return NULL;
+}
+
+/* Targets that would boot `a` (their first format this release has is a's),
+ * as "hyperv, vmware" in sb. */
+static void targets_booting(const struct release *rel, const struct release_artifact *a, struct strbuf *sb)
+{
+	for (size_t i = 0; i < target_count(); i++) {
+		const struct target *t = target_at(i);
+		const struct release_artifact *booted = NULL;
+		for (size_t k = 0; k < sizeof t->formats / sizeof t->formats[0] && t->formats[k] && !booted; k++)
+			booted = find_format(rel, t->formats[k]);
+		if (!t->skip && booted == a)
+			strbuf_addf(sb, "%s%s", sb->len ? "," : "", t->name);
+	}
+}
+
+/* How to validate the artifacts no target booted: `apkg test` records one
+ * run, so the hint names the recipe's targets plus the missing ones. */
+static void hint_targets(const struct release *rel)
+{
+	struct strbuf add = STRBUF_INIT, all = STRBUF_INIT;
+	for (size_t i = 0; i < rel->n_artifacts; i++) {
+		const struct release_artifact *a = &rel->artifacts[i];
+		struct strbuf t = STRBUF_INIT;
+		if (a->judged.state == VALIDATION_UNVALIDATED && !strncmp(a->judged.why.buf, "no target booted", 16))
+			targets_booting(rel, a, &t);
+		if (t.len) {
+			info("%s is booted by the targets %s", a->file, t.buf);
+			strbuf_addf(&add, "%s%.*s", add.len ? "," : "", (int)strcspn(t.buf, ","), t.buf);
+		}
+		strbuf_release(&t);
+	}
+	const struct json_value *targets = json_get_array(rel->manifest, "targets");
+	for (size_t i = 0; targets && i < targets->n; i++)
+		if (targets->items[i]->type == JSON_STRING)
+			strbuf_addf(&all, "%s%s", all.len ? "," : "", targets->items[i]->text);
+	if (add.len)
+		info("validate them in one run (it replaces earlier results): apkg test %s --target %s%s%s", rel->outdir,
+		     all.buf, all.len ? "," : "", add.buf);
+	strbuf_release(&add);
+	strbuf_release(&all);
+}
+
 int release_gate(const struct release *rel, int allow_unvalidated)
 {
 	int refused = 0;
@@ -337,10 +387,11 @@ int release_gate(const struct release *rel, int allow_unvalidated)
 			refused = 1;
 		}
 	}
-	if (refused)
-		info("only boot-validated artifacts are published; 'apkg test %s' records validation, "
-		     "--allow-unvalidated publishes anyway and marks them in the index",
-		     rel->outdir);
+	if (refused) {
+		hint_targets(rel);
+		info("only boot-validated artifacts are published; --allow-unvalidated publishes anyway and marks "
+		     "them in the index");
+	}
 	return refused ? -1 : 0;
 }
 
