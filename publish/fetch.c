@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -141,6 +143,7 @@ static int hash_url(const char *url, char hex[65], uint64_t *size)
 	if (pid < 0)
 		return error_errno("fork");
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphaned download if apkg dies */
 		dup2(fds[1], 1);
 		const char *argv[] = {"curl", "-sS", "-f", "-L", "--proto", CURL_PROTOCOLS, "--proto-redir", CURL_PROTOCOLS,
 				      url, NULL};

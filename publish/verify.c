@@ -143,10 +143,10 @@ int verify_release(const struct verify_opts *o)
 	struct source s;
 	if (source_init(&s, o->where) < 0)
 		return EXIT_USAGE;
-	if ((s.is_url && !tool_exists("curl")) || (o->keyring && !tool_exists("gpgv"))) {
+	const char *missing = s.is_url && !tool_exists("curl") ? "curl" : o->keyring && !tool_exists("gpgv") ? "gpgv" : NULL;
+	if (missing) {
 		source_release(&s);
-		error("required tool '%s' not found (install the Debian package '%s', or run 'make deps')",
-		      o->keyring && !tool_exists("gpgv") ? "gpgv" : "curl", o->keyring && !tool_exists("gpgv") ? "gpgv" : "curl");
+		error("required tool '%s' not found (install the Debian package '%s', or run 'make deps')", missing, missing);
 		return EXIT_MISSING_TOOL;
 	}
 	int ret = source_strip_latest(&s) ? follow_latest(&s) : 0;
