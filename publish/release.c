@@ -345,15 +345,15 @@ static void targets_booting(const struct release *rel, const struct release_arti
 	}
 }
 
-/* How to validate the artifacts no target booted: `apkg test` records one
- * run, so the hint names the recipe's targets plus the missing ones. */
+/* How to validate the unvalidated artifacts: `apkg test` records one run,
+ * so the hint names the recipe's targets plus one that boots each. */
 static void hint_targets(const struct release *rel)
 {
 	struct strbuf add = STRBUF_INIT, all = STRBUF_INIT;
 	for (size_t i = 0; i < rel->n_artifacts; i++) {
 		const struct release_artifact *a = &rel->artifacts[i];
 		struct strbuf t = STRBUF_INIT;
-		if (a->judged.state == VALIDATION_UNVALIDATED && !strncmp(a->judged.why.buf, "no target booted", 16))
+		if (a->judged.state == VALIDATION_UNVALIDATED)
 			targets_booting(rel, a, &t);
 		if (t.len) {
 			info("%s is booted by the targets %s", a->file, t.buf);

@@ -81,10 +81,10 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_for COMMAND...: retries for up to 60 s (a hang guard, not a timing assertion).
+# wait_for COMMAND...: retries for up to 120 s (a hang guard, not a timing assertion).
 wait_for() {
 	local i
-	for i in $(seq 600); do
+	for i in $(seq 1200); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
