@@ -29,6 +29,7 @@ INIT_SRCS := $(wildcard initramfs/init.c)
 PROBE_SRCS := $(wildcard validate/probe/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
 
 OBJ       := build/obj
 ASAN      := build/asan
@@ -38,6 +39,7 @@ ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/%)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(ASAN)/fuzz/replay_%)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
 BINS := bin/apkg $(if $(INIT_SRCS),bin/apkg-init) $(if $(PROBE_SRCS),bin/apkg-probe)
 
@@ -65,9 +67,9 @@ bin/apkg: $(CLI_OBJS) build/libapkg.a
 	$(CC) $(CFLAGS) -pthread -o $@ $(CLI_OBJS) build/libapkg.a $(PKG_LIBS)
 
 # Guest-side programs are static: they run inside the initramfs and the appliance.
-bin/apkg-init: $(INIT_SRCS)
+bin/apkg-init: $(INIT_SRCS) $(wildcard initramfs/init_*.h)
 	@mkdir -p bin
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $^
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $(INIT_SRCS)
 
 bin/apkg-probe: $(PROBE_SRCS)
 	@mkdir -p bin
@@ -81,6 +83,11 @@ $(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libapkg.a tests/unit/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(DEFS) -o $@ $< $(ASAN)/libapkg.a $(PKG_LIBS)
 
+# Small drivers that integration tests call to exercise one stage (they link the library, not the CLI).
+build/tools/%: tests/tools/%.c build/libapkg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -o $@ $< build/libapkg.a $(PKG_LIBS)
+
 # Fuzz harnesses replayed over their corpus with gcc's ASan+UBSan (no clang needed in CI).
 $(ASAN)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(ASAN)/libapkg.a
 	@mkdir -p $(dir $@)
@@ -88,10 +95,10 @@ $(ASAN)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(ASAN)/liba
 
 unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS)
 
-check: all unit
+check: all unit $(TOOL_BINS)
 	@tests/run_all.sh
 
-integration: all
+integration: all $(TOOL_BINS)
 	@tests/run_all.sh --integration-only
 
 FUZZ_SECONDS ?= 60
