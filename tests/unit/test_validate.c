@@ -31,7 +31,8 @@ static struct target_result judge(const char *text, int timed_out, int exited, i
 	o.qemu_stderr = xstrdup(status == 1 ? "qemu-system-x86_64: -drive file=x: Could not open 'x'\nmore\n" : "");
 	struct report r = {0};
 	struct target_result *t = report_add(&r, "qemu-bios", "a.qcow2");
-	boot_judge(&o, 120, expected, n_expected, t);
+	struct expected_checks want = {expected, n_expected, n_expected ? (long)n_expected : -1};
+	boot_judge(&o, 120, &want, t);
 	boot_outcome_free(&o);
 	struct target_result copy = *t;
 	free(r.results);
@@ -79,6 +80,9 @@ static void test_judge_missing_and_mismatch(void)
 	release(&t);
 	t = judge(PROBE OK("tcp 80") "APKG-RESULT {\"passed\":2,\"failed\":0}\n", 0, 1, 0, 0);
 	CHECK(t.status == RESULT_FAIL && strstr(t.reason, "reported 2 passed checks but printed 1"));
+	release(&t);
+	t = judge(PROBE OK("tcp 80") "APKG-RESULT {\"passed\":1,\"failed\":0}\n", 0, 1, 0, 0);
+	CHECK(t.status == RESULT_FAIL && strstr(t.reason, "the probe announced 3 checks but reported 1"));
 	release(&t);
 	t = judge(PROBE "APKG-RESULT {\"passed\":0,\"failed\":1}\n", 0, 1, 0, 0);
 	CHECK(t.status == RESULT_FAIL && strstr(t.reason, "reported 1 failed checks but printed none"));
@@ -152,7 +156,7 @@ static void test_manifest_load(void)
 	CHECK(manifest_driver_state(&m, "nvme") == NULL);
 	CHECK(m.n_artifacts == 1 && m.artifacts[0].size == 5000000000ull);
 	CHECK(m.n_targets == 2 && !strcmp(m.targets[1], "vmm"));
-	CHECK(m.n_checks == 0);
+	CHECK(m.n_checks == 0 && m.checks_count == -1);
 	manifest_free(&m);
 	remove_tmp(path);
 }
