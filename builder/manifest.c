@@ -2,6 +2,7 @@
 #include "builder/manifest.h"
 
 #include "builder/disk.h"
+#include "builder/probe_install.h"
 #include "kernel/kernel.h"
 #include "util/diag.h"
 #include "util/io.h"
@@ -219,9 +220,10 @@ int manifest_write(struct manifest *m, const char *dir)
 		strbuf_adds(&j, i ? ", " : "");
 		strbuf_add_json_str(&j, r->targets.items[i]);
 	}
-	strbuf_addf(&j, "],\n  \"check_deadline\": %d,\n  \"checks\": %zu,\n  \"artifacts\": [%s\n  ],\n"
-		    "  \"validation\": []\n}\n",
-		    r->check_deadline_s, r->n_checks, m->artifacts.buf);
+	/* the names the probe reports the checks under: apkg test expects each one */
+	strbuf_addf(&j, "],\n  \"check_deadline\": %d,\n  \"checks\": ", r->check_deadline_s);
+	probe_check_names_json(r, &j);
+	strbuf_addf(&j, ",\n  \"artifacts\": [%s\n  ],\n  \"validation\": []\n}\n", m->artifacts.buf);
 	char *mp = path_join(dir, "manifest.json"), *sp = path_join(dir, "SHA256SUMS");
 	int rc = write_file_atomic(mp, j.buf, j.len, 0644);
 	rc = rc ? rc : write_file_atomic(sp, m->sums.buf, m->sums.len, 0644);
