@@ -15,6 +15,7 @@
 #include "formats/writer.h"
 #include "initramfs/initramfs.h"
 #include "kernel/kernel.h"
+#include "publish/sbom.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/progress.h"
@@ -214,6 +215,22 @@ static int publish_outdir(struct build_ctx *c, const char *outdir)
 	return 0; /* the old output is now at c->staging and goes with the scratch */
 }
 
+/* OUTDIR/<name>-<version>.spdx.json, while the root filesystem still exists
+ * (publish/sbom.h). A downloaded kernel is named by its resolved package;
+ * a debian base's kernel is in the image's dpkg database already. */
+static int write_sbom(struct build_ctx *c)
+{
+	const struct recipe *r = c->r;
+	char *path = xasprintf("%s/%s-%s.spdx.json", c->staging, r->name, r->version);
+	char *package = c->have_kernel && r->base.kind != BASE_DEBIAN ? xasprintf("linux-image-%s", c->kernel.release)
+								      : NULL;
+	struct sbom_kernel k = {.package = package, .release = c->have_kernel ? c->kernel.release : NULL};
+	int rc = sbom_write_spdx(c->rootdir, r, &k, path);
+	free(package);
+	free(path);
+	return rc;
+}
+
 static int run_pipeline(struct build_ctx *c, const char *outdir)
 {
 	const struct recipe *r = c->r;
@@ -239,7 +256,7 @@ static int run_pipeline(struct build_ctx *c, const char *outdir)
 	if (rc)
 		return -1;
 	stage_end(c);
-	if (manifest_write(&c->m, c->staging) < 0)
+	if (write_sbom(c) < 0 || manifest_write(&c->m, c->staging) < 0)
 		return -1;
 	return publish_outdir(c, outdir);
 }

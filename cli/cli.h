@@ -12,6 +12,7 @@ int cmd_boot(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 

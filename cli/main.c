@@ -56,6 +56,7 @@ static const struct command commands[] = {
 	{"convert", cmd_convert, "convert a disk image between formats"},
 	{"inspect", cmd_inspect, "show what is inside an image"},
 	{"publish", cmd_publish, "publish built appliances to a download mirror"},
+	{"verify", cmd_verify, "check a published appliance's signature and checksums"},
 	{"recipe", cmd_recipe, "recipe tools: 'apkg recipe check RECIPE [--json]'"},
 	{"cache", cmd_cache, "manage the build cache: ls | gc | clear"},
 	{"version", cmd_version, "print the version"},
