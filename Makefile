@@ -67,9 +67,9 @@ bin/apkg: $(CLI_OBJS) build/libapkg.a
 	$(CC) $(CFLAGS) -pthread -o $@ $(CLI_OBJS) build/libapkg.a $(PKG_LIBS)
 
 # Guest-side programs are static: they run inside the initramfs and the appliance.
-bin/apkg-init: $(INIT_SRCS)
+bin/apkg-init: $(INIT_SRCS) $(wildcard initramfs/init_*.h)
 	@mkdir -p bin
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $^
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $(INIT_SRCS)
 
 bin/apkg-probe: $(PROBE_SRCS)
 	@mkdir -p bin
@@ -83,7 +83,7 @@ $(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libapkg.a tests/unit/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(DEFS) -o $@ $< $(ASAN)/libapkg.a $(PKG_LIBS)
 
-# Small drivers that integration tests call to exercise one stage.
+# Small drivers that integration tests call to exercise one stage (they link the library, not the CLI).
 build/tools/%: tests/tools/%.c build/libapkg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -o $@ $< build/libapkg.a $(PKG_LIBS)

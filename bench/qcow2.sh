@@ -21,6 +21,7 @@ mkdir -p "$dir"
 
 skip() { echo "SKIP: $*"; exit 77; }
 command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
+[ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time)"
 [ -x "$apkg" ] || skip "bin/apkg not built (run make)"
 
 PACKAGES=systemd,systemd-sysv,udev,dbus,python3,perl,git,vim,iproute2,openssh-server,curl,less,locales,man-db,ca-certificates,rsync
@@ -43,55 +44,60 @@ out=$dir/out
 mkdir -p "$out"
 cat "$input" >/dev/null # warm the page cache for both tools
 
-now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# time_run FILE CMD...: prints the wall time of CMD writing FILE.
+# time_run FILE CMD...: prints "wall cpu" seconds of CMD writing FILE.
 time_run() {
 	local file=$1; shift
 	rm -f "$file"; sync
-	local t0=$(now)
-	"$@" >/dev/null 2>&1 || { echo "command failed: $*" >&2; exit 1; }
-	awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.3f\n", b - a}'
+	/usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "$@" >/dev/null 2>&1 || { echo "command failed: $*" >&2; exit 1; }
+	awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$dir/time.txt"
 }
 
 report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
+	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo
-	echo "| mode | qemu-img s | apkg s | speed-up | qemu-img size | apkg size | size ratio |"
+	echo "| mode | qemu-img wall (cpu) s | apkg wall (cpu) s | speed-up | qemu-img size | apkg size | size |"
 	echo "|---|---|---|---|---|---|---|"
 } >"$report"
 
 bench_mode() { # name, qemu-img options, apkg options
-	local name=$1 qopts=$2 aopts=$3 q=$out/qemu-$1.qcow2 a=$out/apkg-$1.qcow2
-	local qt=() at=()
+	local name=$1 qopts=$2 aopts=$3 q=$out/qemu.qcow2 a=$out/apkg.qcow2
+	local qt=() qc=() at=() ac=() t
 	for _ in $(seq "$RUNS"); do
 		# shellcheck disable=SC2086
-		qt+=("$(time_run "$q" qemu-img convert $qopts -O qcow2 "$input" "$q")")
+		t=$(time_run "$q" qemu-img convert $qopts -O qcow2 "$input" "$q")
+		qt+=("${t% *}") qc+=("${t#* }")
 		# shellcheck disable=SC2086
-		at+=("$(time_run "$a" "$apkg" convert $aopts "$input" "$a")")
+		t=$(time_run "$a" "$apkg" convert $aopts "$input" "$a")
+		at+=("${t% *}") ac+=("${t#* }")
 	done
 	qemu-img compare -q "$input" "$a" || { echo "apkg output differs from the input ($name)" >&2; exit 1; }
 	qemu-img check -q "$a" || { echo "qemu-img check failed on apkg output ($name)" >&2; exit 1; }
-	local qm am qs as
+	local qm am qcpu acpu qs as
 	qm=$(printf '%s\n' "${qt[@]}" | median)
 	am=$(printf '%s\n' "${at[@]}" | median)
+	qcpu=$(printf '%s\n' "${qc[@]}" | median)
+	acpu=$(printf '%s\n' "${ac[@]}" | median)
 	qs=$(stat -c %s "$q")
 	as=$(stat -c %s "$a")
 	echo "$name: qemu-img ${qt[*]} | apkg ${at[*]}" >&2
-	awk -v n="$name" -v qm="$qm" -v am="$am" -v qs="$qs" -v as="$as" 'BEGIN {
-		printf "| %s | %.2f | %.2f | %.2fx | %.1f MiB | %.1f MiB | %+.1f%% |\n",
-			n, qm, am, qm / am, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
+	awk -v n="$name" -v qm="$qm" -v am="$am" -v qc="$qcpu" -v ac="$acpu" -v qs="$qs" -v as="$as" 'BEGIN {
+		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** | %.1f MiB | %.1f MiB | %+.1f%% |\n",
+			n, qm, qc, am, ac, qm / am, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
 }
 
 bench_mode plain "" ""
 bench_mode zlib "-c" "--compress zlib"
 bench_mode zstd "-c -o compression_type=zstd" "--compress zstd"
+bench_mode "plain, apkg --sync" "" "--sync"
 rm -rf "$out"
 {
 	echo
 	echo "Commands: \`qemu-img convert [-c [-o compression_type=zstd]] -O qcow2 IN OUT\` vs"
 	echo "\`apkg convert [--compress zlib|zstd] IN OUT\`; measured by \`make bench\` (bench/qcow2.sh)."
+	echo "Neither tool fsyncs its output by default; the last row adds apkg's --sync (qemu-img unchanged)."
 } >>"$report"
 cat "$report"

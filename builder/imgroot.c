@@ -11,6 +11,7 @@
 #include "util/io.h"
 #include "util/strbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -113,6 +114,42 @@ int imgroot_exists(const struct imgroot *ir, const char *path)
 	return imgroot_stat(ir, path, &st) == 0;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **imgroot_list_dir(const struct imgroot *ir, const char *dir, size_t *n)
+{
+	*n = 0;
+	int fd = imgroot_openat(ir, dir, O_RDONLY | O_DIRECTORY, 0);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char **names = NULL;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		names = xrealloc(names, (*n + 1) * sizeof *names);
+		names[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(names, *n, sizeof *names, cmp_names);
+	return names;
+}
+
+void imgroot_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static int read_fd(int fd, struct strbuf *sb, size_t max)
 {
 	size_t start = sb->len;
@@ -202,18 +239,24 @@ int imgroot_mkdirs(const struct imgroot *ir, const char *path, mode_t mode, uid_
 	return r;
 }
 
-/* Opens the parent of path, creating it (0755 root) if it is missing. */
+/* Opens the parent of path, creating it (0755 root) if it is missing.
+ * Prints its own errors. */
 static int open_parent_creating(const struct imgroot *ir, const char *path, const char **base)
 {
 	int dfd = imgroot_open_parent(ir, path, base);
-	if (dfd >= 0 || errno != ENOENT)
+	if (dfd >= 0)
 		return dfd;
+	if (errno != ENOENT)
+		return error_errno("cannot open the directory of %s in the image %s", path, ir->path);
 	char *parent = strndup(path, (size_t)(*base - path));
 	int r = imgroot_mkdirs(ir, parent, 0755, 0, 0);
 	free(parent);
 	if (r < 0)
 		return -1;
-	return imgroot_open_parent(ir, path, base);
+	dfd = imgroot_open_parent(ir, path, base);
+	if (dfd < 0)
+		return error_errno("cannot open the directory of %s in the image %s", path, ir->path);
+	return dfd;
 }
 
 /* Creates an unused temporary name beside base in dfd. */
@@ -240,7 +283,7 @@ int imgroot_write(const struct imgroot *ir, const char *path, const void *data, 
 	const char *base;
 	int dfd = open_parent_creating(ir, path, &base);
 	if (dfd < 0)
-		return error_errno("cannot write %s in the image %s", path, ir->path);
+		return -1;
 	char *tmp = NULL;
 	int fd = create_temp_in(dfd, base, &tmp);
 	int r = 0;
@@ -267,7 +310,7 @@ int imgroot_symlink(const struct imgroot *ir, const char *target, const char *pa
 	const char *base;
 	int dfd = open_parent_creating(ir, path, &base);
 	if (dfd < 0)
-		return error_errno("cannot create the symlink %s in the image %s", path, ir->path);
+		return -1;
 	int r = 0;
 	for (unsigned n = 0;; n++) {
 		char *tmp = xasprintf(".%s.apkg-%d-%u", base, (int)getpid(), n);

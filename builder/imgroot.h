@@ -41,6 +41,11 @@ int imgroot_stat(const struct imgroot *ir, const char *path, struct stat *st);
 int imgroot_lstat(const struct imgroot *ir, const char *path, struct stat *st);
 int imgroot_exists(const struct imgroot *ir, const char *path);
 
+/* The entry names of an image directory, sorted, "." and ".." left out;
+ * NULL with *n = 0 when it is missing or not a directory. */
+char **imgroot_list_dir(const struct imgroot *ir, const char *dir, size_t *n);
+void imgroot_free_names(char **names, size_t n);
+
 /* Appends the file's content to sb. Returns 0; 1 if it does not exist and
  * missing_ok; -1 after printing an error. */
 int imgroot_read(const struct imgroot *ir, const char *path, struct strbuf *sb, size_t max, int missing_ok);

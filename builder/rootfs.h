@@ -20,7 +20,8 @@ struct recipe;
  * package. systemd-sysv and udev are added so every variant boots systemd
  * to multi-user.target; systemd-resolved when network.dhcp is on (DNS from
  * DHCP); tiny-initramfs instead of initramfs-tools, since apkg brings its
- * own initramfs. Documentation, man pages and locales are not installed.
+ * own initramfs (its unused initrd is removed). Documentation, man pages and
+ * locales are not installed.
  * SOURCE_DATE_EPOCH is r->epoch. Then rootfs_scrub(). scratch holds
  * temporary files (TMPDIR). Returns 0, or -1 after printing mmdebstrap's
  * output. */

@@ -72,6 +72,12 @@ static int valid_package(const char *p)
 	return 1;
 }
 
+static int apkg_chose_initramfs_tool(const struct recipe *r)
+{
+	return !name_listed(&r->packages, "initramfs-tools") && !name_listed(&r->packages, "dracut") &&
+	       !name_listed(&r->packages, "tiny-initramfs");
+}
+
 static int include_list(const struct recipe *r, struct strbuf *out)
 {
 	for (size_t i = 0; i < r->packages.n; i++) {
@@ -87,8 +93,7 @@ static int include_list(const struct recipe *r, struct strbuf *out)
 	strbuf_addf(out, "%ssystemd-sysv,udev", out->len ? "," : "");
 	if (r->network_dhcp && !suite_in(r->base.suite, suites_with_bundled_resolved))
 		strbuf_adds(out, ",systemd-resolved");
-	if (!name_listed(&r->packages, "initramfs-tools") && !name_listed(&r->packages, "dracut") &&
-	    !name_listed(&r->packages, "tiny-initramfs"))
+	if (apkg_chose_initramfs_tool(r))
 		strbuf_adds(out, ",tiny-initramfs");
 	return 0;
 }
@@ -298,6 +303,28 @@ static int drop_host_identity(const char *rootdir)
 	return r;
 }
 
+/* tiny-initramfs's initrd is never booted (apkg brings its own) and embeds
+ * the build time: drop it and the links to it. */
+static int drop_unused_initrd(const char *rootdir)
+{
+	struct imgroot ir;
+	if (imgroot_open(&ir, rootdir) < 0)
+		return -1;
+	int r = imgroot_unlink(&ir, "/initrd.img") | imgroot_unlink(&ir, "/initrd.img.old");
+	size_t n;
+	char **names = imgroot_list_dir(&ir, "/boot", &n);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(names[i], "initrd.img-", 11))
+			continue;
+		char *p = xasprintf("/boot/%s", names[i]);
+		r |= imgroot_unlink(&ir, p);
+		free(p);
+	}
+	imgroot_free_names(names, n);
+	imgroot_close(&ir);
+	return r ? -1 : 0;
+}
+
 static int run_mmdebstrap(const struct recipe *r, const char *rootdir, const char *scratch, const char *includes,
 			  const char *mirror)
 {
@@ -365,6 +392,8 @@ int rootfs_debian(const struct recipe *r, const char *rootdir, const char *scrat
 		rc = error("the Debian root has no systemd as /sbin/init after mmdebstrap");
 	if (rc == 0)
 		rc = drop_host_identity(rootdir);
+	if (rc == 0 && apkg_chose_initramfs_tool(r))
+		rc = drop_unused_initrd(rootdir);
 	if (rc == 0)
 		rc = rootfs_scrub(r, rootdir, 1);
 	free(mirror);

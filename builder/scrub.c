@@ -63,36 +63,6 @@ static int recipe_installs(const struct recipe *r, const char *path)
 	return 0;
 }
 
-/* The names in an image directory (sorted); none if it is missing. */
-static char **list_dir(const struct imgroot *ir, const char *dir, size_t *n)
-{
-	*n = 0;
-	int fd = imgroot_openat(ir, dir, O_RDONLY | O_DIRECTORY, 0);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	char **names = NULL;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		names = xrealloc(names, (*n + 1) * sizeof *names);
-		names[(*n)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	return names;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 static int remove_path(const struct scrub *s, const char *path)
 {
 	if (recipe_installs(s->r, path))
@@ -104,7 +74,7 @@ static int remove_path(const struct scrub *s, const char *path)
 static int remove_matching(const struct scrub *s, const char *dir, const char *pattern, const char *const *keep)
 {
 	size_t n;
-	char **names = list_dir(s->ir, dir, &n);
+	char **names = imgroot_list_dir(s->ir, dir, &n);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		int kept = 0;
@@ -116,7 +86,7 @@ static int remove_matching(const struct scrub *s, const char *dir, const char *p
 		r = remove_path(s, p);
 		free(p);
 	}
-	free_names(names, n);
+	imgroot_free_names(names, n);
 	return r;
 }
 
@@ -125,7 +95,7 @@ static int remove_matching(const struct scrub *s, const char *dir, const char *p
 static int scrub_logs(const struct scrub *s, const char *dir, int depth)
 {
 	size_t n;
-	char **names = list_dir(s->ir, dir, &n);
+	char **names = imgroot_list_dir(s->ir, dir, &n);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
@@ -138,7 +108,7 @@ static int scrub_logs(const struct scrub *s, const char *dir, int depth)
 		}
 		free(p);
 	}
-	free_names(names, n);
+	imgroot_free_names(names, n);
 	return r;
 }
 
@@ -162,13 +132,13 @@ static int scrub_all_histories(const struct scrub *s)
 {
 	int r = scrub_histories(s, "/root");
 	size_t n;
-	char **names = list_dir(s->ir, "/home", &n);
+	char **names = imgroot_list_dir(s->ir, "/home", &n);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char *home = xasprintf("/home/%s", names[i]);
 		r = scrub_histories(s, home);
 		free(home);
 	}
-	free_names(names, n);
+	imgroot_free_names(names, n);
 	return r;
 }
 

@@ -153,9 +153,10 @@ static char *template_file_name(const char *name, char **instance)
 	return xasprintf("%.*s%s", (int)(at - name + 1), name, dot);
 }
 
-/* Finds name's unit file in the unit search path. Returns 0, or -1 after
- * printing an error. */
-static int find_unit(const struct imgroot *ir, const char *name, struct unit *u)
+/* Finds name's unit file in the unit search path. A bare template name
+ * becomes its DefaultInstance= when default_instance is set. Returns 0, or -1
+ * after printing an error. */
+static int find_unit(const struct imgroot *ir, const char *name, int default_instance, struct unit *u)
 {
 	memset(u, 0, sizeof *u);
 	if (!valid_unit_name(name))
@@ -178,7 +179,7 @@ static int find_unit(const struct imgroot *ir, const char *name, struct unit *u)
 		strbuf_release(&link);
 		strbuf_release(&text);
 	}
-	if (!instance && strchr(u->file_name, '@') && u->install.default_instance)
+	if (!instance && default_instance && strchr(u->file_name, '@') && u->install.default_instance)
 		instance = xstrdup(u->install.default_instance);
 	if (instance) {
 		const char *at = strchr(full, '@'), *dot = strrchr(full, '.');
@@ -224,7 +225,7 @@ static int link_into(const struct imgroot *ir, const char *dep, const char *kind
 static int enable_unit(const struct imgroot *ir, const char *name, int depth)
 {
 	struct unit u;
-	if (find_unit(ir, name, &u) < 0)
+	if (find_unit(ir, name, 1, &u) < 0)
 		return -1;
 	int r = 0;
 	if (u.masked)
@@ -301,7 +302,7 @@ static int remove_dependency_links(const struct imgroot *ir, const char *pattern
 static int disable_unit(const struct imgroot *ir, const char *name, int depth)
 {
 	struct unit u;
-	if (find_unit(ir, name, &u) < 0)
+	if (find_unit(ir, name, 0, &u) < 0)
 		return -1;
 	int r = 0;
 	if (u.masked) {

@@ -14,7 +14,6 @@
 #include "util/strbuf.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -79,6 +78,46 @@ static void add_line(struct dbfile *f, char *line)
 	f->changed = 1;
 }
 
+/* Keeps every line, empty ones included, so untouched lines survive. */
+static void parse_lines(struct dbfile *f, const char *text)
+{
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		add_line(f, strndup(p, n));
+		p += n + (p[n] == '\n');
+	}
+	f->changed = 0;
+}
+
+static struct userdb *userdb_new(void)
+{
+	struct userdb *db = xcalloc(1, sizeof *db);
+	for (int i = 0; i < N_DBFILES; i++) {
+		db->f[i].path = db_paths[i];
+		db->f[i].mode = i == SHADOW || i == GSHADOW ? 0640 : 0644;
+	}
+	return db;
+}
+
+struct userdb *userdb_from_text(const char *const text[4])
+{
+	struct userdb *db = userdb_new();
+	for (int i = 0; i < N_DBFILES; i++) {
+		db->f[i].present = text[i] != NULL;
+		if (text[i])
+			parse_lines(&db->f[i], text[i]);
+	}
+	return db;
+}
+
+void userdb_text(const struct userdb *db, int which, struct strbuf *out)
+{
+	if (which < 0 || which >= N_DBFILES)
+		return;
+	for (size_t j = 0; j < db->f[which].n; j++)
+		strbuf_addf(out, "%s\n", db->f[which].lines[j]);
+}
+
 static int load_file(struct dbfile *f, const struct imgroot *ir)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -94,20 +133,15 @@ static int load_file(struct dbfile *f, const struct imgroot *ir)
 		f->uid = st.st_uid;
 		f->gid = st.st_gid;
 	}
-	char *save = NULL;
-	for (char *l = strtok_r(sb.buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		add_line(f, xstrdup(l));
-	f->changed = 0;
+	parse_lines(f, sb.buf);
 	strbuf_release(&sb);
 	return 0;
 }
 
 struct userdb *userdb_load(const struct imgroot *ir)
 {
-	struct userdb *db = xcalloc(1, sizeof *db);
+	struct userdb *db = userdb_new();
 	for (int i = 0; i < N_DBFILES; i++) {
-		db->f[i].path = db_paths[i];
-		db->f[i].mode = i == SHADOW || i == GSHADOW ? 0640 : 0644;
 		if (load_file(&db->f[i], ir) < 0) {
 			userdb_free(db);
 			return NULL;
@@ -391,8 +425,7 @@ int userdb_save(struct userdb *db, const struct imgroot *ir)
 			uid = 0;
 		}
 		struct strbuf sb = STRBUF_INIT;
-		for (size_t j = 0; j < f->n; j++)
-			strbuf_addf(&sb, "%s\n", f->lines[j]);
+		userdb_text(db, i, &sb);
 		int r = imgroot_write(ir, f->path, sb.buf, sb.len, mode, uid, gid);
 		strbuf_release(&sb);
 		if (r < 0)
@@ -419,31 +452,24 @@ static char *user_home(const struct userdb *db, const char *name)
 /* Copies the regular files at the top of /etc/skel, as useradd -m does. */
 static int copy_skel(const struct imgroot *ir, const char *home, uid_t uid, gid_t gid)
 {
-	int fd = imgroot_openat(ir, "/etc/skel", O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return 0;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return error_errno("cannot read /etc/skel in the image");
-	}
+	size_t n;
+	char **names = imgroot_list_dir(ir, "/etc/skel", &n);
 	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char *src = xasprintf("/etc/skel/%s", names[i]);
+		char *dst = xasprintf("%s/%s", home, names[i]);
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		char *src = xasprintf("/etc/skel/%s", de->d_name);
-		char *dst = xasprintf("%s/%s", home, de->d_name);
 		struct strbuf sb = STRBUF_INIT;
-		r = imgroot_read(ir, src, &sb, DB_MAX_SIZE, 0);
-		if (r == 0)
-			r = imgroot_write(ir, dst, sb.buf, sb.len, st.st_mode & 0777, uid, gid);
+		if (imgroot_lstat(ir, src, &st) == 0 && S_ISREG(st.st_mode)) {
+			r = imgroot_read(ir, src, &sb, DB_MAX_SIZE, 0);
+			if (r == 0)
+				r = imgroot_write(ir, dst, sb.buf, sb.len, st.st_mode & 0777, uid, gid);
+		}
 		strbuf_release(&sb);
 		free(src);
 		free(dst);
 	}
-	closedir(d);
+	imgroot_free_names(names, n);
 	return r;
 }
 

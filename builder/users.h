@@ -16,12 +16,18 @@
 struct imgroot;
 struct recipe;
 struct recipe_user;
+struct strbuf;
 struct userdb;
 
 /* Loads /etc/passwd, /etc/group, /etc/shadow and /etc/gshadow (any may be
  * missing). Returns NULL after printing an error. */
 struct userdb *userdb_load(const struct imgroot *ir);
 void userdb_free(struct userdb *db);
+/* The same from file contents, in the order passwd, group, shadow, gshadow
+ * (NULL: the file is missing); for tests and the fuzzer. */
+struct userdb *userdb_from_text(const char *const text[4]);
+/* Appends the current content of file `which` (0 passwd .. 3 gshadow). */
+void userdb_text(const struct userdb *db, int which, struct strbuf *out);
 /* Writes back the files that changed. */
 int userdb_save(struct userdb *db, const struct imgroot *ir);
 

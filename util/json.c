@@ -187,9 +187,7 @@ static void add_utf8(struct strbuf *sb, unsigned cp)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s[0..avail), or 0 if invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+size_t utf8_sequence_length(const unsigned char *s, size_t avail)
 {
 	unsigned c = s[0];
 	size_t n;
@@ -295,7 +293,7 @@ static char *parse_string_raw(struct parser *p)
 			fail(p, "control character 0x%02x in a string (escape it)", *s);
 			break;
 		}
-		size_t n = utf8_seq_len(s, p->len - p->pos);
+		size_t n = utf8_sequence_length(s, p->len - p->pos);
 		if (!n) {
 			fail(p, "invalid UTF-8 in a string");
 			break;
@@ -564,7 +562,7 @@ void json_add_str(struct strbuf *out, const char *s, size_t len)
 		} else if (c < 0x20 || c == 0x7f) {
 			strbuf_addf(out, "\\u%04x", c);
 		} else if (c >= 0x80) {
-			size_t n = utf8_seq_len(u + i, len - i);
+			size_t n = utf8_sequence_length(u + i, len - i);
 			if (!n) {
 				strbuf_adds(out, "\\ufffd");
 				i++;

@@ -73,6 +73,9 @@ int json_u64(const struct json_value *v, uint64_t *out);
 /* Writes v as JSON. indent 0: compact; otherwise pretty, with `indent`
  * spaces per level, starting at level `level`. */
 void json_write(const struct json_value *v, struct strbuf *out, int indent, int level);
+/* Length of the valid UTF-8 sequence at s[0..avail), or 0 if it is invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+size_t utf8_sequence_length(const unsigned char *s, size_t avail);
 /* Appends a JSON string literal for s[0..len), escaping controls; bytes that
  * are not valid UTF-8 are written as U+FFFD so the output always parses. */
 void json_add_str(struct strbuf *out, const char *s, size_t len);

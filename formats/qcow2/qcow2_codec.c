@@ -26,7 +26,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define DEFLATE_LEVEL 6
+#define DEFLATE_LEVEL 2
 #define ZSTD_LEVEL 3
 
 struct qcow2_codec {

@@ -227,6 +227,10 @@ struct qcow2_reader *qcow2_reader_open_fd(int fd, const char *name)
 		return NULL;
 	}
 	r->file_size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) { /* qcow2 on a logical volume */
+		off_t end = lseek(fd, 0, SEEK_END);
+		r->file_size = end > 0 ? (uint64_t)end : 0;
+	}
 	struct raw_header rh = {0};
 	if (read_header(r, &rh) < 0 || check_header(r, &rh) < 0)
 		goto fail;
@@ -425,9 +429,29 @@ static int read_host(struct qcow2_reader *r, void *buf, size_t len, uint64_t hos
 	return 0;
 }
 
-static int read_piece(struct qcow2_reader *r, unsigned char *buf, size_t k, uint64_t pos)
+/* Called with the lock held: how many bytes from pos (at most len) lie in
+ * data clusters that follow each other in the file too, so that one
+ * pread() covers them. m describes the cluster at pos. */
+static size_t contiguous_data(struct qcow2_reader *r, const struct mapping *m, uint64_t pos, size_t len)
+{
+	size_t n = r->cs - pos % r->cs;
+	uint64_t next_host = m->host + r->cs;
+	while (n < len) {
+		struct mapping next;
+		if (map_cluster(r, (pos + n) / r->cs, &next) < 0 || next.status != QCOW2_DATA || next.host != next_host)
+			break; /* an error here is reported when that cluster is read */
+		n += r->cs;
+		next_host += r->cs;
+	}
+	return n < len ? n : len;
+}
+
+/* Reads from pos: the cluster there, and more while they are contiguous
+ * data. Sets *done to the bytes produced. */
+static int read_piece(struct qcow2_reader *r, unsigned char *buf, size_t len, uint64_t pos, size_t *done)
 {
 	uint64_t in = pos % r->cs;
+	size_t k = r->cs - in < len ? (size_t)(r->cs - in) : len;
 	struct mapping m;
 	pthread_mutex_lock(&r->lock);
 	int rc = map_cluster(r, pos / r->cs, &m);
@@ -436,9 +460,12 @@ static int read_piece(struct qcow2_reader *r, unsigned char *buf, size_t k, uint
 		if (rc == 0)
 			memcpy(buf, r->zout + in, k);
 	}
+	if (rc == 0 && m.status == QCOW2_DATA)
+		k = contiguous_data(r, &m, pos, len);
 	pthread_mutex_unlock(&r->lock);
 	if (rc < 0)
 		return -1;
+	*done = k;
 	if (m.status == QCOW2_DATA)
 		return read_host(r, buf, k, m.host + in);
 	if (m.status != QCOW2_COMPRESSED)
@@ -453,10 +480,8 @@ int qcow2_reader_pread(struct qcow2_reader *r, void *buf, size_t len, uint64_t o
 			     (unsigned long long)off);
 	unsigned char *p = buf;
 	while (len) {
-		size_t k = r->cs - off % r->cs;
-		if (k > len)
-			k = len;
-		if (read_piece(r, p, k, off) < 0)
+		size_t k;
+		if (read_piece(r, p, len, off, &k) < 0)
 			return -1;
 		p += k;
 		off += k;

@@ -40,7 +40,8 @@
 #define MIN_CLUSTER_SIZE (4u << 10)
 #define MAX_CLUSTER_SIZE (2u << 20)
 #define POOL_BYTES (32u << 20)  /* bound on in-flight compression buffers */
-#define WBUF_BYTES (1u << 20)   /* sequential write coalescing */
+#define WBUF_BYTES (1u << 20)   /* coalescing of small sequential writes */
+#define DIRECT_BYTES (64u << 10) /* writes this large skip the copy into the buffer */
 #define MAX_RUN_CLUSTERS 512    /* plain data written per allocation step */
 #define REFCOUNT_MAX 0xffffu
 
@@ -102,7 +103,7 @@ static int out_write(struct qcow2w *q, uint64_t off, const void *buf, size_t len
 {
 	if (q->wbuf_len && off != q->wbuf_off + q->wbuf_len && wbuf_flush(q) < 0)
 		return -1;
-	if (len >= WBUF_BYTES) {
+	if (len >= DIRECT_BYTES) {
 		if (wbuf_flush(q) < 0)
 			return -1;
 		return pwrite_all(q->fd, buf, len, off);

@@ -24,7 +24,7 @@
 
 static char scratch_dir[256];
 
-static const char *scratch(const char *name)
+static inline const char *scratch(const char *name)
 {
 	static char path[4][512];
 	static int i;
@@ -38,14 +38,14 @@ static const char *scratch(const char *name)
 	return p;
 }
 
-static void scratch_cleanup(void)
+static inline void scratch_cleanup(void)
 {
 	if (scratch_dir[0])
 		rm_rf(scratch_dir);
 }
 
 static uint64_t rng_state = 88172645463325252ull;
-static uint64_t rng(void)
+static inline uint64_t rng(void)
 {
 	rng_state ^= rng_state << 13;
 	rng_state ^= rng_state >> 7;
@@ -54,7 +54,7 @@ static uint64_t rng(void)
 }
 
 /* Fills buf with one of: random bytes, compressible text, a single byte. */
-static void fill_pattern(unsigned char *buf, size_t len, int kind)
+static inline void fill_pattern(unsigned char *buf, size_t len, int kind)
 {
 	if (kind == 0) {
 		for (size_t i = 0; i < len; i++)
@@ -69,16 +69,27 @@ static void fill_pattern(unsigned char *buf, size_t len, int kind)
 	}
 }
 
+/* Plain write, no fsync (tests write thousands of small files). */
+static inline int write_bytes(const char *path, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, bytes, len);
+	close(fd);
+	return r;
+}
+
 struct disk {
 	uint64_t size;
 	unsigned char *bytes; /* the expected content */
 };
 
-static void disk_free(struct disk *d) { free(d->bytes); }
+static inline void disk_free(struct disk *d) { free(d->bytes); }
 
 /* Writes d through the named format, one data extent per non-zero run
  * found by extents_stream (so zero detection is the real one). */
-static int write_disk(const struct disk *d, const char *path, struct image_options o)
+static inline int write_disk(const struct disk *d, const char *path, struct image_options o)
 {
 	o.virtual_size = d->size;
 	o.no_sync = 1;
@@ -99,7 +110,7 @@ static int write_disk(const struct disk *d, const char *path, struct image_optio
 }
 
 /* Reads the whole virtual disk of a qcow2 file; 0 if it equals want. */
-static int read_back_equals(const char *path, const unsigned char *want, uint64_t size)
+static inline int read_back_equals(const char *path, const unsigned char *want, uint64_t size)
 {
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -129,7 +140,7 @@ struct check {
 	int errors;
 };
 
-static void ref_range(struct check *c, uint64_t off, uint64_t len)
+static inline void ref_range(struct check *c, uint64_t off, uint64_t len)
 {
 	if (!len)
 		return;
@@ -143,7 +154,7 @@ static void ref_range(struct check *c, uint64_t off, uint64_t len)
 	}
 }
 
-static void check_l2(struct check *c, uint64_t l2off)
+static inline void check_l2(struct check *c, uint64_t l2off)
 {
 	unsigned shift = qcow2_csize_shift(c->bits);
 	for (uint64_t i = 0; i < c->cs / 8; i++) {
@@ -168,7 +179,7 @@ static void check_l2(struct check *c, uint64_t l2off)
 }
 
 /* Returns the number of problems found (0 = clean, like qemu-img check). */
-static int check_image(const char *path)
+static inline int check_image(const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
 	if (read_file(path, &sb, 1u << 30) < 0)
