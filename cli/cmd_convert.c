@@ -67,7 +67,8 @@ static void usage(FILE *f)
 		"  -j, --threads N         compression threads (default: number of CPUs)\n"
 		"      --sync              flush OUT to disk before it appears (slower; like\n"
 		"                          qemu-img and cp, the default leaves that to the kernel)\n"
-		"  -h, --help              this text\n",
+		"  -h, --help              this text\n"
+		"SOURCE_DATE_EPOCH sets the timestamps an OVA stores (default 0).\n",
 		image_format_names());
 }
 
@@ -286,9 +287,22 @@ static int check_options(const struct convert_args *a, const struct image_format
 	if (a->meta_set && !ova)
 		return error("--ova-profile, --ova-manifest, --name, --cpus, --memory, --nic and --firmware apply to "
 			     "ova output only (this is %s)", f->name);
+	if (a->vmdk_subformat && strcmp(a->vmdk_subformat, "streamOptimized") && strcmp(a->vmdk_subformat, "monolithicSparse"))
+		return error("--vmdk-subformat: '%s' is not streamOptimized or monolithicSparse", a->vmdk_subformat);
+	if (a->vmdk_adapter && strcmp(a->vmdk_adapter, "lsilogic") && strcmp(a->vmdk_adapter, "ide") &&
+	    strcmp(a->vmdk_adapter, "buslogic") && strcmp(a->vmdk_adapter, "legacyESX"))
+		return error("--vmdk-adapter: '%s' is not lsilogic, ide, buslogic or legacyESX", a->vmdk_adapter);
 	o->subformat = a->vmdk_subformat;
 	o->adapter_type = a->vmdk_adapter;
 	o->meta = ova ? &a->meta : NULL;
+	const char *sde = getenv("SOURCE_DATE_EPOCH"); /* timestamps inside formats that keep them (ova) */
+	if (sde && *sde) {
+		char *end;
+		unsigned long long e = strtoull(sde, &end, 10);
+		if (*end)
+			return error("SOURCE_DATE_EPOCH: '%s' is not a number of seconds", sde);
+		o->epoch = e;
+	}
 	o->cluster_size = cs;
 	o->version = a->version;
 	o->threads = a->threads;

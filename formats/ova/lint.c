@@ -500,11 +500,40 @@ static struct archive *new_reader(void)
 	return a;
 }
 
+/* A lone sparse VMDK (not in an OVA): only the disk checks apply. */
+static int lint_vmdk_fd(int fd, const char *path, struct lint_report *report)
+{
+	const char *base = strrchr(path, '/');
+	struct lint_ctx c = {.report = report, .current = base ? base + 1 : path};
+	struct vmdk_check *vc = vmdk_check_new(vmdk_report, &c);
+	char *buf = xmalloc(READ_BLOCK);
+	ssize_t n;
+	while ((n = read(fd, buf, READ_BLOCK)) > 0)
+		vmdk_check_feed(vc, buf, (size_t)n);
+	free(buf);
+	if (n == 0)
+		vmdk_check_end(vc);
+	vmdk_check_free(vc);
+	return n < 0 ? error_errno("cannot read %s", path) : 0;
+}
+
+static int starts_with_vmdk_magic(int fd)
+{
+	char m[4];
+	return pread(fd, m, 4, 0) == 4 && !memcmp(m, "KDMV", 4);
+}
+
 int ova_lint_file(const char *path, unsigned products, struct lint_report *report)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_errno("cannot open %s", path);
+	if (starts_with_vmdk_magic(fd)) {
+		report->products = products;
+		int rc = lint_vmdk_fd(fd, path, report);
+		close(fd);
+		return rc;
+	}
 	struct archive *a = new_reader();
 	int r = archive_read_open_fd(a, fd, READ_BLOCK);
 	lint_archive(a, r == ARCHIVE_OK, products, report);

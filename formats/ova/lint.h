@@ -47,7 +47,8 @@ struct lint_report {
  * NULL (every product). -1 if the name is unknown. */
 int lint_profile_products(const char *profile, unsigned *products);
 
-/* Lints the OVA at path for the given products. Returns 0 when the file
+/* Lints the OVA at path for the given products (a file that starts with a
+ * sparse VMDK header gets the disk checks only). Returns 0 when the file
  * was read (look at report->errors), -1 if it could not be opened at all. */
 int ova_lint_file(const char *path, unsigned products, struct lint_report *report);
 /* The same on an OVA in memory (tests, fuzzing). */
