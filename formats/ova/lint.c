@@ -285,9 +285,12 @@ static void vmdk_report(void *arg, const char *rule, const char *message)
 	/* ESXi reads the disk as a stream on deploy; VirtualBox and Workstation
 	 * convert it on import; all of them fail on a broken stream. */
 	unsigned products = PRODUCT_ALL;
+	enum lint_severity sev = LINT_ERROR;
 	if (!strcmp(rule, VMDK_RULE_VERSION) || !strcmp(rule, VMDK_RULE_EOS))
 		products = PRODUCT_ESXI | PRODUCT_VCENTER;
-	lint_add(c->report, LINT_ERROR, rule, products, "%s: %s", c->current, message);
+	else if (!strcmp(rule, VMDK_RULE_TRAILING))
+		sev = LINT_NOTE;
+	lint_add(c->report, sev, rule, products, "%s: %s", c->current, message);
 }
 
 /* Which digests to compute for a member: those the manifest names for it,

@@ -68,6 +68,7 @@ struct vmdk_check {
 	size_t n_tables, alloc_tables;
 	int have_gd, have_footer, have_eos;
 	uint64_t gd_sector, footer_sector, grains;
+	uint64_t trailing_zero;  /* zero bytes seen after the EOS marker */
 
 	struct libdeflate_decompressor *inflater;
 	unsigned char *grain_out;
@@ -450,10 +451,19 @@ int vmdk_check_feed(struct vmdk_check *c, const void *data, size_t len)
 	const unsigned char *p = data;
 	while (len && c->state != ST_DEAD) {
 		if (c->state == ST_AFTER_EOS) {
-			report(c, VMDK_RULE_EOS, "data follows the end-of-stream marker at sector %llu",
-			       (unsigned long long)c->record_sector);
-			die_stream(c);
-			break;
+			/* Zero sectors read as more EOS markers (qemu-img pads its
+			 * streamOptimized files so); anything else is data that
+			 * no reader will see. */
+			size_t z = 0;
+			while (z < len && !p[z])
+				z++;
+			c->trailing_zero += z, c->pos += z, p += z, len -= z;
+			if (len) {
+				report(c, VMDK_RULE_EOS, "data follows the end-of-stream marker at sector %llu",
+				       (unsigned long long)c->record_sector);
+				die_stream(c);
+			}
+			continue;
 		}
 		if (c->skip) {
 			size_t k = c->skip < len ? (size_t)c->skip : len;
@@ -473,6 +483,10 @@ void vmdk_check_end(struct vmdk_check *c)
 {
 	if (c->state == ST_DEAD || !c->have_header)
 		return;
+	if (c->trailing_zero)
+		report(c, VMDK_RULE_TRAILING, "%llu zero bytes follow the end-of-stream marker (%s)",
+		       (unsigned long long)c->trailing_zero,
+		       c->trailing_zero % VMDK_SECTOR ? "not whole sectors" : "qemu-img pads its files so");
 	if (c->state != ST_AFTER_EOS && (c->state != ST_RECORD || c->have || c->skip))
 		report(c, VMDK_RULE_GRAIN, "the file ends inside a record (truncated at byte %llu)", (unsigned long long)c->pos);
 	if (!c->have_eos)

@@ -28,6 +28,7 @@
 #define VMDK_RULE_GRAIN "vmdk-grain"           /* a grain marker or its compressed data */
 #define VMDK_RULE_TABLES "vmdk-tables"         /* grain tables, directory, footer */
 #define VMDK_RULE_EOS "vmdk-eos"               /* end-of-stream marker missing or not last */
+#define VMDK_RULE_TRAILING "vmdk-trailing"     /* zero sectors after the end-of-stream marker (a note) */
 
 typedef void (*vmdk_check_report_fn)(void *arg, const char *rule, const char *message);
 

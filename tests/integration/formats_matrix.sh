@@ -11,7 +11,8 @@
 # give the same bytes, two runs give the same bytes, different content
 # gives a different VMDK CID, the streamOptimized layout ends with the
 # footer and the end-of-stream marker, and `apkg lint` accepts the
-# streamOptimized VMDKs and names monolithicSparse as the wrong kind.
+# streamOptimized VMDKs (and qemu-img's) and names monolithicSparse as
+# the wrong kind.
 # A failure keeps the work directory for reproduction.
 set -u
 cd "$(dirname "$0")/../.."
@@ -181,6 +182,9 @@ stream_layout() {
 		assert 'ddb.toolsVersion = "2147483647"' in desc and 'ddb.virtualHWVersion = "4"' in desc, desc
 	PY
 	"$APKG" lint "$work/s.vmdk" >"$work/lint" || fail "apkg lint rejects apkg's own streamOptimized VMDK: $(cat "$work/lint")"
+	# qemu-img's own streamOptimized layout (tables in front, zero padding after EOS) passes too.
+	qemu-img convert -O vmdk -o subformat=streamOptimized "$work/sparse.raw" "$work/q.vmdk"
+	"$APKG" lint "$work/q.vmdk" >"$work/lint" || fail "apkg lint rejects qemu-img's streamOptimized VMDK: $(cat "$work/lint")"
 	"$APKG" convert --format vmdk --vmdk-subformat monolithicSparse "$work/sparse.raw" "$work/m.vmdk" 2>/dev/null
 	"$APKG" lint "$work/m.vmdk" >"$work/lint" && fail "apkg lint accepts a monolithicSparse VMDK as streamOptimized"
 	grep -q "error \[vmdk-version\]" "$work/lint" || fail "lint of monolithicSparse does not name vmdk-version: $(cat "$work/lint")"
