@@ -234,7 +234,8 @@ static int handle_exit(struct vcpu *v)
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
-		if (getenv("APKG_VMM_DEBUG")) kvm_dump_vcpu(&v->k, &v->vm->mem);
+		if (getenv("APKG_VMM_DEBUG")) /* a triple fault is often a crash: show where */
+			kvm_dump_vcpu(&v->k, &v->vm->mem);
 		vm_end(v->vm, VMM_END_TRIPLE_FAULT);
 		return 1;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -313,8 +314,8 @@ static int setup_disks(struct vm *vm)
 		struct cow_disk *d = b ? cow_disk_create(b) : NULL;
 		if (!d)
 			return -1;
-		char serial[VIRTIO_BLK_ID_BYTES + 1];
-		snprintf(serial, sizeof serial, "apkg-vmm-disk%u", i);
+		char serial[32];
+		snprintf(serial, sizeof serial, "apkg-vmm-disk%u", i % VMM_MAX_VIRTIO);
 		vm->blk[i] = xmalloc(sizeof *vm->blk[i]);
 		virtio_blk_init(vm->blk[i], d, serial, &vm->mem, VMM_VIRTIO_GSI_BASE + i, virtio_irq, vm);
 		vm->n_blk++;
