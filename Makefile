@@ -20,14 +20,16 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS      := -DAPKG_VERSION='"$(VERSION)"'
 
-# Host-side library code: everything but the guest-side programs.
+# Host-side library code: everything but the guest-side programs. The probe's
+# checks-file format is shared: the builder writes what the probe reads.
 LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c \
-		kernel/*.c initramfs/*.c validate/*.c publish/*.c vmm/*.c))
+		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c))
 CLI_SRCS  := $(wildcard cli/*.c)
 INIT_SRCS := $(wildcard initramfs/init.c)
 PROBE_SRCS := $(wildcard validate/probe/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
 
 OBJ       := build/obj
 ASAN      := build/asan
@@ -37,6 +39,7 @@ ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/%)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(ASAN)/fuzz/replay_%)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
 BINS := bin/apkg $(if $(INIT_SRCS),bin/apkg-init) $(if $(PROBE_SRCS),bin/apkg-probe)
 
@@ -64,9 +67,9 @@ bin/apkg: $(CLI_OBJS) build/libapkg.a
 	$(CC) $(CFLAGS) -pthread -o $@ $(CLI_OBJS) build/libapkg.a $(PKG_LIBS)
 
 # Guest-side programs are static: they run inside the initramfs and the appliance.
-bin/apkg-init: $(INIT_SRCS)
+bin/apkg-init: $(INIT_SRCS) $(wildcard initramfs/init_*.h)
 	@mkdir -p bin
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $^
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -o $@ $(INIT_SRCS)
 
 bin/apkg-probe: $(PROBE_SRCS)
 	@mkdir -p bin
@@ -79,6 +82,11 @@ build/tests/%: tests/unit/%.c build/libapkg.a tests/unit/test.h
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libapkg.a tests/unit/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(DEFS) -o $@ $< $(ASAN)/libapkg.a $(PKG_LIBS)
+
+# Small drivers that integration tests call to exercise one stage (they link the library, not the CLI).
+build/tools/%: tests/tools/%.c build/libapkg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -o $@ $< build/libapkg.a $(PKG_LIBS)
 
 # Fuzz harnesses replayed over their corpus with gcc's ASan+UBSan (no clang needed in CI).
 $(ASAN)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(ASAN)/libapkg.a
@@ -113,10 +121,10 @@ guests: $(VMM_GUESTS)
 
 unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS) $(VMM_GUESTS)
 
-check: all unit
+check: all unit $(TOOL_BINS)
 	@tests/run_all.sh
 
-integration: all
+integration: all $(TOOL_BINS)
 	@tests/run_all.sh --integration-only
 
 FUZZ_SECONDS ?= 60

@@ -9,6 +9,7 @@
 #include "builder/esp.h"
 #include "builder/ext4.h"
 #include "builder/gpt.h"
+#include "builder/rootfs.h"
 #include "util/diag.h"
 #include "util/ident.h"
 #include "util/io.h"
@@ -70,7 +71,7 @@ int disk_build(const struct disk_inputs *in, struct disk_image *img)
 				 .title = in->title, .boot = in->boot, .serial = ident_u32(in->seed, "esp-serial"),
 				 .epoch = in->epoch, .scratch = in->scratch};
 	struct tree_usage usage;
-	if (esp_size_needed(&esp, &img->esp_size) < 0 || tree_clamp_times(in->rootdir, in->epoch) < 0 ||
+	if (esp_size_needed(&esp, &img->esp_size) < 0 || rootfs_clamp_mtimes(in->rootdir, in->epoch) < 0 ||
 	    tree_usage(in->rootdir, &usage) < 0)
 		return -1;
 	uint64_t root_min = ext4_auto_size(&usage);

@@ -17,7 +17,6 @@
 #define MiB (1024ull * 1024)
 
 static struct tree_usage *walk_usage;
-static uint64_t walk_epoch;
 
 static int usage_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -35,28 +34,6 @@ int tree_usage(const char *rootdir, struct tree_usage *u)
 	if (nftw(rootdir, usage_cb, 64, FTW_PHYS) < 0)
 		return error_errno("cannot walk %s", rootdir);
 	return 0;
-}
-
-static int clamp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)flag; (void)ftw;
-	if ((uint64_t)st->st_mtime <= walk_epoch && (uint64_t)st->st_atime <= walk_epoch)
-		return 0;
-	struct timespec ts[2];
-	ts[0].tv_sec = (uint64_t)st->st_atime > walk_epoch ? (time_t)walk_epoch : st->st_atime;
-	ts[0].tv_nsec = 0;
-	ts[1].tv_sec = (uint64_t)st->st_mtime > walk_epoch ? (time_t)walk_epoch : st->st_mtime;
-	ts[1].tv_nsec = 0;
-	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return error_errno("cannot set times of %s", path);
-	return 0;
-}
-
-int tree_clamp_times(const char *rootdir, uint64_t epoch)
-{
-	walk_epoch = epoch;
-	/* FTW_DEPTH: a directory's times are set after its entries changed it. */
-	return nftw(rootdir, clamp_cb, 64, FTW_PHYS | FTW_DEPTH) != 0 ? -1 : 0;
 }
 
 uint64_t ext4_auto_size(const struct tree_usage *u)

@@ -1,6 +1,7 @@
 /* builder/ext4.h: the root filesystem image, made by `mke2fs -d` without mounting.
  *
- * Promises: timestamps in the tree are clamped to the epoch first, and the
+ * Promises: the caller clamps the tree's timestamps first (rootfs_clamp_mtimes); inode
+ * atimes and ctimes, which mke2fs takes from the host, are set to the epoch after; the
  * filesystem UUID and directory hash seed come from the caller, so the same
  * tree gives the same image. Ownership and modes are taken from the tree as
  * it is on the host (apkg builds as root).
@@ -16,8 +17,6 @@ struct tree_usage {
 };
 
 int tree_usage(const char *rootdir, struct tree_usage *u);
-/* Sets every mtime/atime newer than epoch to epoch (symlinks included). */
-int tree_clamp_times(const char *rootdir, uint64_t epoch);
 /* Filesystem size auto-sizing picks for this content (a MiB multiple). */
 uint64_t ext4_auto_size(const struct tree_usage *u);
 int ext4_build(const char *rootdir, const char *image, uint64_t size, const struct tree_usage *u,

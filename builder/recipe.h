@@ -119,6 +119,9 @@ struct recipe {
 	struct string_list targets;   /* default [vmm, qemu-uefi] */
 
 	char hash[65];   /* sha256 over the resolved recipe (canonical JSON) and source contents */
+
+	char **file_names;       /* the recipe files read (this one, then `extends` parents): recipe_pos.file */
+	size_t n_file_names;
 };
 
 /* Parses, resolves and validates. On error prints every problem as
@@ -126,6 +129,9 @@ struct recipe {
 struct recipe *recipe_load(const char *path);
 /* Parses from memory (used by the fuzzer and tests); `name` labels messages. */
 struct recipe *recipe_load_buffer(const char *name, const char *data, size_t len);
+/* Like recipe_load_buffer (or recipe_load when data is NULL), but appends the
+ * messages to `diags` ("file:line:col: message\n" each) instead of printing them. */
+struct recipe *recipe_load_diag(const char *path, const char *data, size_t len, struct strbuf *diags);
 void recipe_free(struct recipe *r);
 /* Canonical JSON of the resolved recipe (stable key order), used for
  * `apkg recipe check --json` and as the input of recipe->hash. */

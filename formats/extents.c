@@ -1,17 +1,22 @@
 /* formats/extents.c: stream a disk layout into a writer, detecting zeros once.
  *
- * Holes in file pieces come from SEEK_DATA/SEEK_HOLE (no read at all);
- * data is read in 1 MiB chunks and split into runs of all-zero and non-zero
- * 4 KiB blocks, so writers see only real data. Gaps between pieces are zero.
+ * Holes in file pieces come from SEEK_DATA/SEEK_HOLE and unallocated
+ * ranges of image pieces from the image's own map (no read at all); data
+ * is read in 1 MiB chunks by a read-ahead thread and split into runs of
+ * all-zero and non-zero 4 KiB blocks, so writers see only real data. Gaps
+ * between pieces are zero. The writer is called from the caller's thread.
  */
 #include "formats/extents.h"
 
+#include "formats/reader.h"
 #include "formats/writer.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/strbuf.h"
 
+#include <assert.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,6 +64,17 @@ void disk_layout_add_mem(struct disk_layout *l, uint64_t offset, const void *mem
 	p->length = length;
 	p->fd = -1;
 	p->mem = mem;
+}
+
+void disk_layout_add_reader(struct disk_layout *l, uint64_t offset, struct image_reader *r, uint64_t image_offset,
+			    uint64_t length)
+{
+	struct disk_piece *p = add_piece(l);
+	p->offset = offset;
+	p->length = length;
+	p->fd = -1;
+	p->file_offset = image_offset;
+	p->reader = r;
 }
 
 int disk_layout_from_file(struct disk_layout *l, const char *path, int *fd_out)
@@ -112,8 +128,105 @@ static int cmp_piece(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* Sends buf (at virtual offset off) as alternating data and zero runs. */
-static int emit_scanned(struct image_writer *w, uint64_t off, const unsigned char *buf, size_t len)
+/* ---- the read-ahead pipeline ----
+ *
+ * A producer thread walks the pieces, reads data chunks into a ring of
+ * slots and splits each chunk into zero and data runs; the caller's thread
+ * takes the slots in order and feeds the runs to the writer. Reading and
+ * scanning thus overlap writing (and compression), and the writer is only
+ * ever called from the caller's thread. */
+
+#define SLOTS 6
+#define MAX_RUNS (CHUNK / ZERO_BLOCK + 16)
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+enum slot_end { SLOT_MORE, SLOT_LAST, SLOT_FAILED };
+
+struct run {
+	uint64_t offset, length;
+	const unsigned char *data; /* NULL: reads as zero */
+};
+
+struct slot {
+	unsigned char *buf;
+	struct run runs[MAX_RUNS];
+	size_t n;
+	int has_data;
+	uint64_t done; /* virtual bytes complete once this slot is written */
+	enum slot_end end;
+	enum slot_state state;
+};
+
+struct pipeline {
+	const struct disk_layout *layout;
+	struct disk_piece *sorted;
+	struct slot slots[SLOTS];
+	size_t fill, take; /* producer's and consumer's slot indexes */
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int cancelled;
+};
+
+/* Producer: the slot being filled, waiting for a free one if needed. */
+static struct slot *cur_slot(struct pipeline *pl)
+{
+	struct slot *s = &pl->slots[pl->fill % SLOTS];
+	pthread_mutex_lock(&pl->lock);
+	while (s->state == SLOT_READY && !pl->cancelled)
+		pthread_cond_wait(&pl->changed, &pl->lock);
+	int cancelled = pl->cancelled;
+	pthread_mutex_unlock(&pl->lock);
+	if (cancelled)
+		return NULL;
+	if (s->state == SLOT_FREE) {
+		s->state = SLOT_FILLING;
+		s->n = 0;
+		s->has_data = 0;
+		s->end = SLOT_MORE;
+	}
+	return s;
+}
+
+static void publish(struct pipeline *pl, struct slot *s, uint64_t done, enum slot_end end)
+{
+	s->done = done;
+	s->end = end;
+	pthread_mutex_lock(&pl->lock);
+	s->state = SLOT_READY;
+	pl->fill++;
+	pthread_cond_broadcast(&pl->changed);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/* Appends a run, merging zero runs that touch. Returns -1 if cancelled. */
+static int add_run(struct pipeline *pl, uint64_t off, uint64_t len, const unsigned char *data)
+{
+	struct slot *s = cur_slot(pl);
+	if (!s)
+		return -1;
+	if (!data && s->n && !s->runs[s->n - 1].data && s->runs[s->n - 1].offset + s->runs[s->n - 1].length == off) {
+		s->runs[s->n - 1].length += len;
+		return 0;
+	}
+	if (s->n == MAX_RUNS) {
+		/* Only zero runs can overflow a slot: chunk_slot() leaves room for
+		 * every run of a chunk, whose data lives in this slot's buffer. */
+		assert(!s->has_data);
+		publish(pl, s, off, SLOT_MORE);
+		if (!(s = cur_slot(pl)))
+			return -1;
+	}
+	s->runs[s->n++] = (struct run){off, len, data};
+	return 0;
+}
+
+static int add_zero(struct pipeline *pl, uint64_t off, uint64_t len)
+{
+	return len ? add_run(pl, off, len, NULL) : 0;
+}
+
+/* Splits buf (virtual offset off) into zero and data runs of 4 KiB blocks. */
+static int add_scanned(struct pipeline *pl, uint64_t off, const unsigned char *buf, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -126,80 +239,205 @@ static int emit_scanned(struct image_writer *w, uint64_t off, const unsigned cha
 				break;
 			j += b;
 		}
-		int r = zero ? image_writer_zero(w, off + i, j - i) : image_writer_data(w, off + i, buf + i, j - i);
-		if (r < 0)
+		if (add_run(pl, off + i, j - i, zero ? NULL : buf + i) < 0)
 			return -1;
 		i = j;
 	}
 	return 0;
 }
 
-struct stream_state {
-	struct image_writer *w;
-	extents_progress_fn progress;
-	void *ctx;
-	uint64_t total;
-	unsigned char *buf;
-};
+/* A slot whose own buffer is free for a new chunk (publishing the current one if it holds data). */
+static struct slot *chunk_slot(struct pipeline *pl, uint64_t off)
+{
+	struct slot *s = cur_slot(pl);
+	if (s && (s->has_data || s->n > MAX_RUNS - CHUNK / ZERO_BLOCK - 2)) {
+		publish(pl, s, off, SLOT_MORE);
+		s = cur_slot(pl);
+	}
+	if (s)
+		s->has_data = 1;
+	return s;
+}
 
-static int stream_file_piece(struct stream_state *s, const struct disk_piece *p)
+/* Reads want bytes at virtual offset off (piece offset pos) and scans them. */
+static int add_chunk(struct pipeline *pl, const struct disk_piece *p, uint64_t pos, size_t want)
+{
+	uint64_t off = p->offset + pos;
+	struct slot *s = chunk_slot(pl, off);
+	if (!s)
+		return -1;
+	const unsigned char *data = s->buf;
+	int r;
+	if (p->reader)
+		r = image_reader_pread(p->reader, s->buf, want, p->file_offset + pos);
+	else if (p->fd >= 0)
+		r = pread_exact(p->fd, s->buf, want, p->file_offset + pos);
+	else
+		r = 0, data = (const unsigned char *)p->mem + pos;
+	if (r < 0)
+		return -1;
+	if (add_scanned(pl, off, data, want) < 0)
+		return -1;
+	publish(pl, s, off + want, SLOT_MORE);
+	return 0;
+}
+
+static int add_data(struct pipeline *pl, const struct disk_piece *p, uint64_t pos, uint64_t end)
+{
+	while (pos < end) {
+		size_t want = end - pos < CHUNK ? (size_t)(end - pos) : CHUNK;
+		if (add_chunk(pl, p, pos, want) < 0)
+			return -1;
+		pos += want;
+	}
+	return 0;
+}
+
+/* File pieces: holes come from SEEK_DATA/SEEK_HOLE and are never read. */
+static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p)
 {
 	uint64_t pos = 0;
 	while (pos < p->length) {
-		off_t fpos = (off_t)(p->file_offset + pos);
-		off_t data = lseek(p->fd, fpos, SEEK_DATA);
-		if (data < 0) /* ENXIO: only a hole remains */
-			return image_writer_zero(s->w, p->offset + pos, p->length - pos);
-		uint64_t dpos = (uint64_t)data - p->file_offset;
+		off_t data = lseek(p->fd, (off_t)(p->file_offset + pos), SEEK_DATA);
+		uint64_t dpos = data < 0 ? p->length : (uint64_t)data - p->file_offset; /* ENXIO: a hole to the end */
 		if (dpos >= p->length)
-			return image_writer_zero(s->w, p->offset + pos, p->length - pos);
-		if (dpos > pos && image_writer_zero(s->w, p->offset + pos, dpos - pos) < 0)
+			return add_zero(pl, p->offset + pos, p->length - pos);
+		if (add_zero(pl, p->offset + pos, dpos - pos) < 0)
 			return -1;
 		off_t hole = lseek(p->fd, data, SEEK_HOLE);
 		uint64_t hpos = hole < 0 ? p->length : (uint64_t)hole - p->file_offset;
 		if (hpos > p->length)
 			hpos = p->length;
-		for (uint64_t o = dpos; o < hpos;) {
-			size_t want = hpos - o < CHUNK ? (size_t)(hpos - o) : CHUNK;
-			if (pread_exact(p->fd, s->buf, want, p->file_offset + o) < 0)
-				return -1;
-			if (emit_scanned(s->w, p->offset + o, s->buf, want) < 0)
-				return -1;
-			o += want;
-			if (s->progress)
-				s->progress(s->ctx, p->offset + o, s->total);
-		}
+		if (add_data(pl, p, dpos, hpos) < 0)
+			return -1;
 		pos = hpos;
+	}
+	return 0;
+}
+
+/* Image pieces: ranges the image says read as zero are never read. */
+static int walk_reader_piece(struct pipeline *pl, const struct disk_piece *p)
+{
+	uint64_t pos = 0;
+	while (pos < p->length) {
+		uint64_t run;
+		int st = image_reader_status(p->reader, p->file_offset + pos, p->length - pos, &run);
+		if (st < 0)
+			return -1;
+		if (st == IMAGE_ZERO ? add_zero(pl, p->offset + pos, run) < 0 : add_data(pl, p, pos, pos + run) < 0)
+			return -1;
+		pos += run;
+	}
+	return 0;
+}
+
+static int walk_layout(struct pipeline *pl)
+{
+	const struct disk_layout *l = pl->layout;
+	uint64_t pos = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct disk_piece *p = &pl->sorted[i];
+		if (add_zero(pl, pos, p->offset - pos) < 0)
+			return -1;
+		int r = p->reader ? walk_reader_piece(pl, p)
+			: p->fd >= 0 ? walk_file_piece(pl, p)
+				     : add_data(pl, p, 0, p->length);
+		if (r < 0)
+			return -1;
+		pos = p->offset + p->length;
+	}
+	return add_zero(pl, pos, l->size - pos);
+}
+
+static void *producer_main(void *arg)
+{
+	struct pipeline *pl = arg;
+	int r = walk_layout(pl);
+	struct slot *s = cur_slot(pl);
+	if (s)
+		publish(pl, s, r < 0 ? 0 : pl->layout->size, r < 0 ? SLOT_FAILED : SLOT_LAST);
+	return NULL;
+}
+
+static int write_runs(struct image_writer *w, const struct slot *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct run *r = &s->runs[i];
+		int rc = r->data ? image_writer_data(w, r->offset, r->data, (size_t)r->length)
+				 : image_writer_zero(w, r->offset, r->length);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Consumer: feeds slots to the writer in order until the last one. */
+static int consume(struct pipeline *pl, struct image_writer *w, extents_progress_fn progress, void *ctx)
+{
+	for (;;) {
+		struct slot *s = &pl->slots[pl->take % SLOTS];
+		pthread_mutex_lock(&pl->lock);
+		while (s->state != SLOT_READY)
+			pthread_cond_wait(&pl->changed, &pl->lock);
+		pthread_mutex_unlock(&pl->lock);
+		int rc = write_runs(w, s);
+		enum slot_end end = s->end;
+		if (rc == 0 && end != SLOT_FAILED && progress && (s->n || end == SLOT_LAST))
+			progress(ctx, s->done, pl->layout->size);
+		pthread_mutex_lock(&pl->lock);
+		s->state = SLOT_FREE;
+		pl->take++;
+		if (rc < 0)
+			pl->cancelled = 1;
+		pthread_cond_broadcast(&pl->changed);
+		pthread_mutex_unlock(&pl->lock);
+		if (rc < 0 || end == SLOT_FAILED)
+			return -1;
+		if (end == SLOT_LAST)
+			return 0;
+	}
+}
+
+static int check_pieces(const struct disk_layout *l, const struct disk_piece *sorted)
+{
+	uint64_t pos = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct disk_piece *p = &sorted[i];
+		if (p->offset < pos || p->offset > l->size || p->length > l->size - p->offset)
+			return error("disk layout: piece at %llu+%llu overlaps or exceeds the disk",
+				     (unsigned long long)p->offset, (unsigned long long)p->length);
+		pos = p->offset + p->length;
 	}
 	return 0;
 }
 
 int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_progress_fn progress, void *ctx)
 {
-	struct disk_piece *sorted = xmalloc((l->n ? l->n : 1) * sizeof *sorted);
-	memcpy(sorted, l->pieces, l->n * sizeof *sorted);
-	qsort(sorted, l->n, sizeof *sorted, cmp_piece);
-	struct stream_state s = {.w = w, .progress = progress, .ctx = ctx, .total = l->size, .buf = xmalloc(CHUNK)};
-	uint64_t pos = 0;
-	int r = 0;
-	for (size_t i = 0; i < l->n && r == 0; i++) {
-		const struct disk_piece *p = &sorted[i];
-		if (p->offset < pos || p->offset > l->size || p->length > l->size - p->offset) {
-			r = error("disk layout: piece at %llu+%llu overlaps or exceeds the disk", (unsigned long long)p->offset,
-				  (unsigned long long)p->length);
-			break;
+	struct pipeline *pl = xcalloc(1, sizeof *pl);
+	pl->layout = l;
+	pl->sorted = xmalloc((l->n ? l->n : 1) * sizeof *pl->sorted);
+	if (l->n) /* an empty layout has no pieces array */
+		memcpy(pl->sorted, l->pieces, l->n * sizeof *pl->sorted);
+	qsort(pl->sorted, l->n, sizeof *pl->sorted, cmp_piece);
+	int r = check_pieces(l, pl->sorted);
+	pthread_t producer;
+	if (r == 0) {
+		pthread_mutex_init(&pl->lock, NULL);
+		pthread_cond_init(&pl->changed, NULL);
+		for (int i = 0; i < SLOTS; i++)
+			pl->slots[i].buf = xmalloc(CHUNK);
+		if (pthread_create(&producer, NULL, producer_main, pl)) {
+			r = error("cannot start the read-ahead thread");
+		} else {
+			r = consume(pl, w, progress, ctx);
+			pthread_join(producer, NULL);
 		}
-		if (p->offset > pos)
-			r = image_writer_zero(w, pos, p->offset - pos);
-		if (r == 0)
-			r = p->fd >= 0 ? stream_file_piece(&s, p) : emit_scanned(w, p->offset, p->mem, p->length);
-		pos = p->offset + p->length;
+		for (int i = 0; i < SLOTS; i++)
+			free(pl->slots[i].buf);
+		pthread_cond_destroy(&pl->changed);
+		pthread_mutex_destroy(&pl->lock);
 	}
-	if (r == 0 && pos < l->size)
-		r = image_writer_zero(w, pos, l->size - pos);
-	if (r == 0 && progress)
-		progress(ctx, l->size, l->size);
-	free(s.buf);
-	free(sorted);
+	free(pl->sorted);
+	free(pl);
 	return r;
 }

@@ -1,7 +1,9 @@
 /* formats/extents.h: a virtual disk described as pieces, streamed into writers.
  *
  * A disk layout is a list of pieces at virtual offsets: a byte range of a
- * host file (e.g. the ext4 image), or a buffer in memory (e.g. the GPT).
+ * host file (e.g. the ext4 image), a buffer in memory (e.g. the GPT), or a
+ * range of another image opened with formats/reader.h (e.g. a qcow2 input
+ * of `apkg convert`, whose unallocated clusters are skipped unread).
  * extents_stream() walks them in offset order and feeds any image_writer,
  * doing zero detection exactly once: holes come from SEEK_DATA/SEEK_HOLE,
  * and data blocks that are entirely zero are found with a fast scan and sent
@@ -14,13 +16,15 @@
 #include <stdint.h>
 
 struct image_writer;
+struct image_reader;
 
 struct disk_piece {
 	uint64_t offset;      /* virtual offset in the disk */
 	uint64_t length;
 	int fd;               /* file piece: fd >= 0 */
 	uint64_t file_offset;
-	const void *mem;      /* memory piece: fd < 0 */
+	const void *mem;      /* memory piece: fd < 0 and reader NULL */
+	struct image_reader *reader; /* image piece: file_offset is the offset in its virtual disk */
 };
 
 struct disk_layout {
@@ -34,6 +38,9 @@ void disk_layout_release(struct disk_layout *l);
 /* Pieces may be added in any order but must not overlap (checked in stream). */
 void disk_layout_add_file(struct disk_layout *l, uint64_t offset, int fd, uint64_t file_offset, uint64_t length);
 void disk_layout_add_mem(struct disk_layout *l, uint64_t offset, const void *mem, uint64_t length);
+/* A range of an image read through formats/reader.h (not closed by the layout). */
+void disk_layout_add_reader(struct disk_layout *l, uint64_t offset, struct image_reader *r, uint64_t image_offset,
+			    uint64_t length);
 /* A whole host file (raw image) as the layout. Returns -1 on error; fd kept open in *fd_out. */
 int disk_layout_from_file(struct disk_layout *l, const char *path, int *fd_out);
 

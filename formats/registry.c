@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const struct image_format image_format_raw;
+extern const struct image_format image_format_qcow2;
 
 static const struct image_format *const all_formats[] = {
 	&image_format_raw,
+	&image_format_qcow2,
 };
 
 #define N_FORMATS (sizeof all_formats / sizeof all_formats[0])

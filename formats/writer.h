@@ -27,6 +27,8 @@ struct image_options {
 	uint64_t epoch;             /* timestamps inside the format */
 	const char *seed;           /* derives any id the format stores (UUIDs, CIDs) */
 	const char *subformat;      /* format-specific variant (vmdk: streamOptimized|monolithicSparse) */
+	int no_sync;                /* 1: skip the fsync before the final rename (as qemu-img convert and
+				       cp do); the default (0) makes the image durable before it appears */
 };
 
 struct image_writer;

@@ -108,9 +108,11 @@ int create_temp_beside(const char *final_path, char **tmp_out)
 	return fd;
 }
 
-int commit_temp(int fd, const char *tmp, const char *final_path)
+int commit_temp(int fd, const char *tmp, const char *final_path) { return commit_temp_ex(fd, tmp, final_path, 1); }
+
+int commit_temp_ex(int fd, const char *tmp, const char *final_path, int sync)
 {
-	if (fsync(fd) < 0 && errno != EINVAL) {
+	if (sync && fsync(fd) < 0 && errno != EINVAL) {
 		error_errno("fsync %s", tmp);
 		close(fd);
 		unlink(tmp);
@@ -167,7 +169,7 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name)
+int rm_rf_at(int dirfd, const char *name)
 {
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)

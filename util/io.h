@@ -26,9 +26,14 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int create_temp_beside(const char *final_path, char **tmp_out);
 /* fsyncs fd, closes it and renames tmp to final; on failure unlinks tmp. */
 int commit_temp(int fd, const char *tmp, const char *final_path);
+/* The same, with the fsync optional (sync = 0 skips it: the rename still
+ * hides partial output from other processes, but not from a power loss). */
+int commit_temp_ex(int fd, const char *tmp, const char *final_path, int sync);
 int mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without following symlinks (rm -rf). Missing is fine. */
 int rm_rf(const char *path);
+/* rm_rf of name relative to the directory fd dirfd (which may be O_PATH). */
+int rm_rf_at(int dirfd, const char *name);
 /* Copies a regular file, preserving holes. */
 int copy_file_sparse(const char *src, const char *dst, mode_t mode);
 int path_exists(const char *path);

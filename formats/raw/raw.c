@@ -22,6 +22,7 @@ static int raw_open(struct image_writer *w)
 		free(r);
 		return -1;
 	}
+	cleanup_register(r->tmp);
 	if (fchmod(r->fd, 0644) < 0) {
 		error_errno("chmod %s", r->tmp);
 	}
@@ -42,8 +43,9 @@ static int raw_finish(struct image_writer *w)
 		return error_errno("truncate %s", r->tmp);
 	int fd = r->fd;
 	r->fd = -1;
-	if (commit_temp(fd, r->tmp, w->path) < 0)
+	if (commit_temp_ex(fd, r->tmp, w->path, !w->opt.no_sync) < 0)
 		return -1;
+	cleanup_unregister(r->tmp);
 	free(r->tmp);
 	r->tmp = NULL;
 	return 0;
@@ -58,6 +60,7 @@ static void raw_abort(struct image_writer *w)
 		close(r->fd);
 	if (r->tmp) {
 		unlink(r->tmp);
+		cleanup_unregister(r->tmp);
 		free(r->tmp);
 	}
 	free(r);
