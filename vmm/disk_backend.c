@@ -1,90 +1,49 @@
-/* vmm/disk_backend.c: read-only disk backends: raw files and memory buffers. */
+/* vmm/disk_backend.c: read-only disk backends: raw and qcow2 images, and memory buffers. */
 #include "vmm/disk_backend.h"
 
+#include "formats/reader.h"
 #include "util/diag.h"
-#include "util/io.h"
 #include "util/strbuf.h"
 
-#include <fcntl.h>
-#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-struct raw_backend {
+/* Raw and qcow2 images, through apkg's own reader (formats/reader.h): the
+ * format is detected from the content, and the reader treats the image as
+ * hostile (every qcow2 table entry is checked against the file). */
+struct image_backend {
 	struct disk_backend base;
-	int fd;
+	struct image_reader *reader;
 };
 
-static int raw_pread(struct disk_backend *b, void *buf, size_t len, uint64_t off)
+static int image_pread(struct disk_backend *b, void *buf, size_t len, uint64_t off)
 {
-	struct raw_backend *r = (struct raw_backend *)b;
-	return pread_exact(r->fd, buf, len, off);
+	return image_reader_pread(((struct image_backend *)b)->reader, buf, len, off);
 }
 
-static void raw_close(struct disk_backend *b)
+static void image_close(struct disk_backend *b)
 {
-	struct raw_backend *r = (struct raw_backend *)b;
-	close(r->fd);
+	image_reader_close(((struct image_backend *)b)->reader);
 	free(b->name);
-	free(r);
+	free(b);
 }
 
-static const struct disk_backend_ops raw_ops = {raw_pread, raw_close};
-
-static int file_size(int fd, const char *path, uint64_t *size)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return error_errno("%s", path);
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
-	}
-	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, size) == 0)
-		return 0;
-	return error("%s: not a regular file or block device", path);
-}
-
-/* Image formats a raw read would silently misinterpret. */
-static const char *foreign_format(const uint8_t *m, size_t n)
-{
-	if (n >= 4 && !memcmp(m, "QFI\xfb", 4))
-		return "qcow2";
-	if (n >= 4 && !memcmp(m, "KDMV", 4))
-		return "VMDK";
-	if (n >= 8 && !memcmp(m, "vhdxfile", 8))
-		return "VHDX";
-	return NULL;
-}
+static const struct disk_backend_ops image_ops = {image_pread, image_close};
 
 struct disk_backend *disk_backend_open(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error_errno("cannot open disk %s", path);
+	struct image_reader *r = image_reader_open(path);
+	if (!r)
 		return NULL;
-	}
-	uint64_t size;
-	uint8_t magic[8] = {0};
-	if (file_size(fd, path, &size) < 0)
-		goto fail;
-	if (size >= sizeof magic && pread_exact(fd, magic, sizeof magic, 0) < 0)
-		goto fail;
-	const char *fmt = foreign_format(magic, size < sizeof magic ? size : sizeof magic);
-	if (fmt) {
-		error("%s: %s images are not readable by the VMM yet; convert it to raw first", path, fmt);
-		goto fail;
-	}
-	struct raw_backend *r = xcalloc(1, sizeof *r);
-	r->base = (struct disk_backend){.ops = &raw_ops, .size = size, .name = xstrdup(path)};
-	r->fd = fd;
-	return &r->base;
-fail:
-	close(fd);
-	return NULL;
+	struct image_backend *b = xcalloc(1, sizeof *b);
+	b->base = (struct disk_backend){.ops = &image_ops, .size = image_reader_size(r), .name = xstrdup(path)};
+	b->reader = r;
+	return &b->base;
+}
+
+const char *disk_backend_format(const struct disk_backend *b)
+{
+	return b->ops == &image_ops ? image_reader_format(((const struct image_backend *)b)->reader) : "memory";
 }
 
 struct memory_backend {

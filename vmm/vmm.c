@@ -14,7 +14,7 @@
 #include "util/strbuf.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
-#include "vmm/console.h"
+#include "vmm/host_console.h"
 #include "vmm/cow_disk.h"
 #include "vmm/cpu.h"
 #include "vmm/i8042.h"
@@ -60,7 +60,7 @@ struct vm {
 	unsigned n_vcpus;
 	pthread_mutex_t dev_lock;
 	struct serial com1;
-	struct console console;
+	struct host_console console;
 	bool console_ready;
 	struct virtio_blk *blk[VMM_MAX_VIRTIO];
 	unsigned n_blk;
@@ -104,7 +104,7 @@ static void serial_irq(void *opaque, unsigned irq, int level)
 static void serial_out(void *opaque, uint8_t byte)
 {
 	struct vm *vm = opaque;
-	console_output(&vm->console, byte);
+	host_console_output(&vm->console, byte);
 }
 
 /* virtio-mmio interrupts are edge-triggered (the DSDT says so): a pulse per event. */
@@ -374,7 +374,7 @@ static int vm_setup(struct vm *vm, const struct vmm_config *c)
 		return -1;
 	if (setup_vcpus(vm, &boot) < 0)
 		return -1;
-	if (console_init(&vm->console, c->console_in, c->console_out, console_deliver, console_user_stop, vm) < 0)
+	if (host_console_init(&vm->console, c->console_in, c->console_out, console_deliver, console_user_stop, vm) < 0)
 		return -1;
 	vm->console_ready = true;
 	return 0;
@@ -389,7 +389,7 @@ static void kick_handler(int sig)
 
 static int vm_start(struct vm *vm)
 {
-	if (console_start(&vm->console) < 0)
+	if (host_console_start(&vm->console) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->n_vcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
@@ -440,7 +440,7 @@ static void vm_stop(struct vm *vm)
 		vm->vcpu[i].started = false;
 	}
 	if (vm->console_ready)
-		console_finish(&vm->console);
+		host_console_finish(&vm->console);
 	vm->console_ready = false;
 }
 

@@ -61,6 +61,18 @@ grep -q "^BLK write sector=9 status=0 " "$tmp/console" || fail "the write failed
 [ "$(sha256sum <"$disk")" = "$sha_before" ] || fail "the image was modified"
 grep -q "^RESULT ok" "$tmp/console" || fail "the guest reported a failure"
 
+# The same appliance as qcow2 (made by qemu-img), read by apkg's own qcow2 reader.
+qemu-img convert -f raw -O qcow2 "$disk" "$tmp/hello.qcow2"
+bin/apkg boot --vmm "$tmp/hello.qcow2" --append "exit=acpi" --timeout 30 </dev/null >"$tmp/console" 2>"$tmp/err" ||
+	fail "apkg boot --vmm on the qcow2 failed: $(cat "$tmp/err")"
+for r in "0 4" "2048 8"; do
+	set -- $r
+	want=$(crc_of "$tmp/oracle.raw" $(($1 * 512)) $(($2 * 512)))
+	grep -q "^BLK read sector=$1 count=$2 status=0 used=$(($2 * 512 + 1)) crc=$want$" "$tmp/console" ||
+		fail "qcow2: sectors $1+$2 differ from qemu-img's reading"
+done
+grep -q "^RESULT ok" "$tmp/console" || fail "qcow2: the guest reported a failure"
+
 # An output directory: its image is found; --cmdline replaces the entry's options.
 mkdir "$tmp/out"
 mv "$disk" "$tmp/out/hello-1.0.0.raw"

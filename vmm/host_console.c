@@ -1,5 +1,5 @@
-/* vmm/console.c: COM1's host side: terminal mode, input thread, output buffering. */
-#include "vmm/console.h"
+/* vmm/host_console.c: COM1's host side: terminal mode, input thread, output buffering. */
+#include "vmm/host_console.h"
 
 #include "util/diag.h"
 #include "util/io.h"
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int console_init(struct console *c, int in_fd, int out_fd, size_t (*deliver)(void *, const uint8_t *, size_t),
+int host_console_init(struct host_console *c, int in_fd, int out_fd, size_t (*deliver)(void *, const uint8_t *, size_t),
 		 void (*user_stop)(void *), void *opaque)
 {
 	memset(c, 0, sizeof *c);
@@ -30,7 +30,7 @@ int console_init(struct console *c, int in_fd, int out_fd, size_t (*deliver)(voi
 }
 
 /* Raw input as QEMU's stdio backend makes it, but output processing stays on. */
-static void make_raw(struct console *c)
+static void make_raw(struct host_console *c)
 {
 	if (!c->in_is_tty || tcgetattr(c->in_fd, &c->saved) < 0)
 		return;
@@ -43,7 +43,7 @@ static void make_raw(struct console *c)
 		c->termios_saved = true;
 }
 
-size_t console_filter_escapes(struct console *c, const uint8_t *in, size_t len, uint8_t *buf, bool *stop)
+size_t host_console_filter_escapes(struct host_console *c, const uint8_t *in, size_t len, uint8_t *buf, bool *stop)
 {
 	size_t out = 0;
 	*stop = false;
@@ -55,10 +55,10 @@ size_t console_filter_escapes(struct console *c, const uint8_t *in, size_t len, 
 				*stop = true;
 				return out;
 			}
-			buf[out++] = CONSOLE_ESCAPE; /* Ctrl-A then anything else: both go through */
-			if (b == CONSOLE_ESCAPE)
+			buf[out++] = HOST_CONSOLE_ESCAPE; /* Ctrl-A then anything else: both go through */
+			if (b == HOST_CONSOLE_ESCAPE)
 				continue;
-		} else if (b == CONSOLE_ESCAPE) {
+		} else if (b == HOST_CONSOLE_ESCAPE) {
 			c->escape_pending = true;
 			continue;
 		}
@@ -74,7 +74,7 @@ static void wait_a_little(void)
 }
 
 /* Hands all of buf to the guest, waiting while its FIFO is full; false once stopping. */
-static bool deliver_all(struct console *c, const uint8_t *buf, size_t len)
+static bool deliver_all(struct host_console *c, const uint8_t *buf, size_t len)
 {
 	while (len) {
 		size_t n = c->deliver(c->opaque, buf, len);
@@ -92,7 +92,7 @@ static bool deliver_all(struct console *c, const uint8_t *buf, size_t len)
 
 static void *input_thread(void *arg)
 {
-	struct console *c = arg;
+	struct host_console *c = arg;
 	if (vmm_seccomp_install() < 0)
 		return NULL;
 	uint8_t in[512], buf[sizeof in + 1];
@@ -113,7 +113,7 @@ static void *input_thread(void *arg)
 		size_t len = (size_t)n;
 		bool stop = false;
 		if (c->in_is_tty)
-			len = console_filter_escapes(c, in, len, buf, &stop);
+			len = host_console_filter_escapes(c, in, len, buf, &stop);
 		else
 			memcpy(buf, in, len);
 		if (!deliver_all(c, buf, len))
@@ -126,7 +126,7 @@ static void *input_thread(void *arg)
 	return NULL;
 }
 
-int console_start(struct console *c)
+int host_console_start(struct host_console *c)
 {
 	if (c->in_fd < 0)
 		return 0;
@@ -137,21 +137,21 @@ int console_start(struct console *c)
 	return 0;
 }
 
-static void flush_output(struct console *c)
+static void flush_output(struct host_console *c)
 {
 	if (c->out_len && c->out_fd >= 0)
 		write_all(c->out_fd, c->out_buf, c->out_len);
 	c->out_len = 0;
 }
 
-void console_output(struct console *c, uint8_t byte)
+void host_console_output(struct host_console *c, uint8_t byte)
 {
 	c->out_buf[c->out_len++] = byte;
 	if (c->out_is_tty || byte == '\n' || c->out_len == sizeof c->out_buf)
 		flush_output(c);
 }
 
-void console_finish(struct console *c)
+void host_console_finish(struct host_console *c)
 {
 	if (c->thread_started) {
 		uint64_t one = 1;

@@ -1,4 +1,4 @@
-/* vmm/console.h: the host side of COM1: a terminal or pipes.
+/* vmm/host_console.h: the host side of COM1: a terminal or pipes.
  *
  * Output from the guest is written to the output descriptor, at once on a
  * terminal and line by line otherwise (flushed at the end). Input is read
@@ -7,8 +7,8 @@
  * editing, no signals: Ctrl-C goes to the guest) and restored at the end,
  * and Ctrl-A x stops the VM, as in QEMU; Ctrl-A Ctrl-A sends one Ctrl-A.
  */
-#ifndef APKG_VMM_CONSOLE_H
-#define APKG_VMM_CONSOLE_H
+#ifndef APKG_VMM_HOST_CONSOLE_H
+#define APKG_VMM_HOST_CONSOLE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <termios.h>
 
-#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
+#define HOST_CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 
-struct console {
+struct host_console {
 	int in_fd, out_fd;
 	bool out_is_tty, in_is_tty, termios_saved;
 	struct termios saved;
@@ -34,17 +34,17 @@ struct console {
 	void *opaque;
 };
 
-int console_init(struct console *c, int in_fd, int out_fd, size_t (*deliver)(void *, const uint8_t *, size_t),
+int host_console_init(struct host_console *c, int in_fd, int out_fd, size_t (*deliver)(void *, const uint8_t *, size_t),
 		 void (*user_stop)(void *), void *opaque);
 /* Starts the input thread (if there is input). */
-int console_start(struct console *c);
+int host_console_start(struct host_console *c);
 /* One byte from the guest. */
-void console_output(struct console *c, uint8_t byte);
+void host_console_output(struct host_console *c, uint8_t byte);
 /* Stops the input thread, flushes the output, restores the terminal. */
-void console_finish(struct console *c);
+void host_console_finish(struct host_console *c);
 
 /* Exposed for the tests: copies in to out (room for len + 1 bytes) without
  * the escapes, returns the bytes for the guest; *stop on Ctrl-A x. */
-size_t console_filter_escapes(struct console *c, const uint8_t *in, size_t len, uint8_t *out, bool *stop);
+size_t host_console_filter_escapes(struct host_console *c, const uint8_t *in, size_t len, uint8_t *out, bool *stop);
 
 #endif
