@@ -7,7 +7,9 @@
  *   test=virtio     virtio-blk: features, GET_ID, read=S:C,..., write=S, irq=1, malformed=1
  *   test=seccomp    asks the VMM (test build) for a forbidden syscall
  *   exit=acpi|reset|i8042|triple|hang   how it ends (default acpi)
- * Every scenario ends with "RESULT ok" or "RESULT fail", then exits.
+ * Every scenario ends with "RESULT ok" or "RESULT fail", then exits. With
+ * apkg.check=1 it also reports like apkg's in-guest probe (APKG-PROBE,
+ * APKG-CHECK, APKG-RESULT lines), so `apkg test --target vmm` can judge it.
  */
 #include "guest.h"
 
@@ -108,5 +110,12 @@ void guest_main(const uint8_t *zp)
 	if (cmdline_get(cmdline, "test", test, sizeof test))
 		ok &= run_test(test, zp, cmdline) == 0;
 	print("RESULT", ok ? "ok" : "fail");
+	char check[8];
+	if (cmdline_get(cmdline, "apkg.check", check, sizeof check) && check[0] == '1') {
+		puts_("APKG-PROBE {\"checks\":1}\n");
+		puts_(ok ? "APKG-CHECK {\"check\":\"vmm guest\",\"ok\":true,\"detail\":\"scenario passed\",\"ms\":0}\n"
+			 : "APKG-CHECK {\"check\":\"vmm guest\",\"ok\":false,\"detail\":\"scenario failed\",\"ms\":0}\n");
+		puts_(ok ? "APKG-RESULT {\"passed\":1,\"failed\":0}\n" : "APKG-RESULT {\"passed\":0,\"failed\":1}\n");
+	}
 	guest_exit(exit_method(cmdline));
 }
