@@ -43,7 +43,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
 BINS := bin/apkg $(if $(INIT_SRCS),bin/apkg-init) $(if $(PROBE_SRCS),bin/apkg-probe)
 
-.PHONY: all check unit guests integration fuzz fuzz-replay bench run deps install clean
+.PHONY: all check unit guests vmm-check-bundle integration fuzz fuzz-replay bench run deps install clean
 all: $(BINS)
 
 $(OBJ)/%.o: %.c
@@ -118,6 +118,16 @@ build/vmm-guests/%.bzImage: build/vmm-guests/%.bin build/vmm-guests/mkbzimage
 	build/vmm-guests/mkbzimage $< $@
 
 guests: $(VMM_GUESTS)
+
+# `apkg boot` as one static binary, for tests/vmm/device_check.sh on machines without
+# apkg's library dependencies (`make vmm-check-bundle` also builds the test appliance).
+build/vmm-check/apkg-vmm: tests/vmm/apkg_vmm_static.c cli/cmd_boot.c build/libapkg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -static -o $@ tests/vmm/apkg_vmm_static.c cli/cmd_boot.c \
+		build/libapkg.a -lzstd -ldeflate -lz -pthread
+
+vmm-check-bundle: build/vmm-check/apkg-vmm $(VMM_GUESTS) bin/apkg-init $(TOOL_BINS)
+	@tests/vmm/make_check_appliance.sh
 
 unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS) $(VMM_GUESTS)
 

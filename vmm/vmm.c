@@ -21,6 +21,7 @@
 #include "vmm/kvm.h"
 #include "vmm/layout.h"
 #include "vmm/pm.h"
+#include "vmm/rtc.h"
 #include "vmm/seccomp.h"
 #include "vmm/serial.h"
 #include "vmm/virtio_blk.h"
@@ -60,6 +61,7 @@ struct vm {
 	unsigned n_vcpus;
 	pthread_mutex_t dev_lock;
 	struct serial com1;
+	struct rtc rtc;
 	struct host_console console;
 	bool console_ready;
 	struct virtio_blk *blk[VMM_MAX_VIRTIO];
@@ -158,6 +160,10 @@ static int port_access(struct vm *vm, uint16_t port, uint8_t *data, unsigned siz
 			vm_end(vm, VMM_END_RESET);
 			return 1;
 		}
+	} else if ((port == RTC_PORT_INDEX || port == RTC_PORT_DATA) && size == 1) {
+		pthread_mutex_lock(&vm->dev_lock);
+		rtc_io(&vm->rtc, port, data, is_write, time(NULL));
+		pthread_mutex_unlock(&vm->dev_lock);
 	} else if (port >= VMM_PORT_SLEEP_CONTROL && port <= VMM_PORT_RESET && size == 1) {
 		enum pm_request r = pm_io(port, data, is_write);
 		if (r != PM_NONE) {
