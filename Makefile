@@ -126,8 +126,8 @@ build/vmm-check/apkg-vmm: tests/vmm/apkg_vmm_static.c cli/cmd_boot.c build/libap
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -static -o $@ tests/vmm/apkg_vmm_static.c cli/cmd_boot.c \
 		build/libapkg.a -lzstd -ldeflate -lz -pthread
 
-vmm-check-bundle: build/vmm-check/apkg-vmm $(VMM_GUESTS) bin/apkg-init $(TOOL_BINS)
-	@tests/vmm/make_check_appliance.sh
+vmm-check-bundle: all build/vmm-check/apkg-vmm $(VMM_GUESTS)
+	@tests/vmm/make_check_bundle.sh
 
 unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS) $(VMM_GUESTS)
 
