@@ -68,6 +68,10 @@ int kvm_create_machine(struct kvm_vm *vm, const struct guest_mem *mem)
 	if (sz < (int)sizeof(struct kvm_run))
 		return error_errno("KVM_GET_VCPU_MMAP_SIZE");
 	vm->run_size = (size_t)sz;
+	/* Memory before the irqchip: later, each memslot change pays for the
+	 * in-kernel LAPIC/IOAPIC state too (5-10 ms instead of 1 on kvm-pvm). */
+	if (set_memory(vm, mem) < 0)
+		return -1;
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)VMM_TSS_ADDR) < 0)
 		return error_errno("KVM_SET_TSS_ADDR");
 	uint64_t identity = VMM_IDENTITY_MAP_ADDR;
@@ -78,7 +82,7 @@ int kvm_create_machine(struct kvm_vm *vm, const struct guest_mem *mem)
 	struct kvm_pit_config pit = {.flags = 0};
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return error_errno("KVM_CREATE_PIT2");
-	return set_memory(vm, mem);
+	return 0;
 }
 
 int kvm_create_vcpu(struct kvm_vm *vm, unsigned index, struct kvm_vcpu *out)
