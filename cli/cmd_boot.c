@@ -216,6 +216,17 @@ static int resolve_target(struct boot_opts *o)
 	return 0;
 }
 
+/* The image (if any) first, then the --disk images: the guest's disks in order. */
+static unsigned all_disks(const struct boot_opts *o, const char **out)
+{
+	unsigned n = 0;
+	if (o->image)
+		out[n++] = o->image;
+	for (unsigned i = 0; i < o->n_disks && n < MAX_DISKS; i++)
+		out[n++] = o->disks[i];
+	return n;
+}
+
 static char *full_cmdline(const char *base, const char *append)
 {
 	if (!append || !*append)
@@ -271,12 +282,8 @@ static int boot_vmm(const struct boot_opts *o)
 	char *cmdline = NULL;
 	int code = EXIT_FAILED;
 	if (load_payloads(o, &ab, &cmdline) == 0) {
-		const char *disks[MAX_DISKS + 1];
-		unsigned n = 0;
-		if (o->image)
-			disks[n++] = o->image;
-		for (unsigned i = 0; i < o->n_disks && n < MAX_DISKS; i++)
-			disks[n++] = o->disks[i];
+		const char *disks[MAX_DISKS];
+		unsigned n = all_disks(o, disks);
 		struct vmm_config c = {
 			.kernel = ab.kernel.buf, .kernel_size = ab.kernel.len,
 			.initrd = ab.initrd.len ? ab.initrd.buf : NULL, .initrd_size = ab.initrd.len,
@@ -402,12 +409,8 @@ static int add_ovmf(struct qemu_argv *q, char **vars_copy)
 
 static void add_disks(struct qemu_argv *q, const struct boot_opts *o)
 {
-	const char *all[MAX_DISKS + 1];
-	unsigned n = 0;
-	if (o->image)
-		all[n++] = o->image;
-	for (unsigned i = 0; i < o->n_disks && n < MAX_DISKS; i++)
-		all[n++] = o->disks[i];
+	const char *all[MAX_DISKS];
+	unsigned n = all_disks(o, all);
 	for (unsigned i = 0; i < n; i++) {
 		push(q, "-drive");
 		push_owned(q, xasprintf("file=%s,format=%s,if=virtio,snapshot=on", all[i],

@@ -25,6 +25,17 @@ crc_of() { # file offset length -> 0x%x CRC-32 (gzip's trailer is the zlib CRC-3
 		od -An -tu4 | awk '{printf "0x%x", $1}'
 }
 
+# The guest's "BLK read" lines must match qemu-img's reading of the same sectors.
+check_reads() { # with what=raw|qcow2 in the environment
+	local want
+	for r in "0 4" "2048 8"; do
+		set -- $r
+		want=$(crc_of "$tmp/oracle.raw" $(($1 * 512)) $(($2 * 512)))
+		grep -q "^BLK read sector=$1 count=$2 status=0 used=$(($2 * 512 + 1)) crc=$want$" "$tmp/console" ||
+			fail "$what: sectors $1+$2 differ from qemu-img's reading (want crc $want)"
+	done
+}
+
 disk=$tmp/hello.raw
 truncate -s 48M "$disk"
 printf 'label: gpt\nstart=2048, size=65536, type=uefi\ntype=linux\n' |
@@ -51,12 +62,7 @@ grep -q "^GUEST cmdline test=virtio read=0:4,2048:8 write=9 exit=acpi$" "$tmp/co
 	fail "the command line is not the loader entry's options plus --append"
 grep -q "^BLK capacity=$((48 * 2048)) " "$tmp/console" || fail "the image is not the virtio disk"
 qemu-img convert -f raw -O raw "$disk" "$tmp/oracle.raw"
-for r in "0 4" "2048 8"; do
-	set -- $r
-	want=$(crc_of "$tmp/oracle.raw" $(($1 * 512)) $(($2 * 512)))
-	grep -q "^BLK read sector=$1 count=$2 status=0 used=$(($2 * 512 + 1)) crc=$want$" "$tmp/console" ||
-		fail "sectors $1+$2 differ from qemu-img's reading (want crc $want)"
-done
+what=raw check_reads
 grep -q "^BLK write sector=9 status=0 " "$tmp/console" || fail "the write failed"
 [ "$(sha256sum <"$disk")" = "$sha_before" ] || fail "the image was modified"
 grep -q "^RESULT ok" "$tmp/console" || fail "the guest reported a failure"
@@ -65,12 +71,7 @@ grep -q "^RESULT ok" "$tmp/console" || fail "the guest reported a failure"
 qemu-img convert -f raw -O qcow2 "$disk" "$tmp/hello.qcow2"
 bin/apkg boot --vmm "$tmp/hello.qcow2" --append "exit=acpi" --timeout 30 </dev/null >"$tmp/console" 2>"$tmp/err" ||
 	fail "apkg boot --vmm on the qcow2 failed: $(cat "$tmp/err")"
-for r in "0 4" "2048 8"; do
-	set -- $r
-	want=$(crc_of "$tmp/oracle.raw" $(($1 * 512)) $(($2 * 512)))
-	grep -q "^BLK read sector=$1 count=$2 status=0 used=$(($2 * 512 + 1)) crc=$want$" "$tmp/console" ||
-		fail "qcow2: sectors $1+$2 differ from qemu-img's reading"
-done
+what=qcow2 check_reads
 grep -q "^RESULT ok" "$tmp/console" || fail "qcow2: the guest reported a failure"
 
 # An output directory: its image is found; --cmdline replaces the entry's options.

@@ -14,6 +14,7 @@
 #include "vmm/i8042.h"
 #include "vmm/layout.h"
 #include "vmm/pm.h"
+#include "vmm/rtc.h"
 #include "vmm/serial.h"
 #include "vmm/virtio_blk.h"
 
@@ -165,6 +166,17 @@ static void test_platform_ports(void)
 	CHECK(pm_io(VMM_PORT_SLEEP_CONTROL, &v, 1) == PM_NONE);
 	v = VMM_RESET_VALUE;
 	CHECK(pm_io(VMM_PORT_RESET, &v, 1) == PM_RESET);
+	/* The CMOS clock: 2026-11-26 20:31:07 UTC (a Thursday), BCD, never updating. */
+	struct rtc r = {0};
+	time_t t = 1795725067;
+	static const uint8_t want[][2] = {{0x00, 0x07}, {0x02, 0x31}, {0x04, 0x20}, {0x06, 0x05}, {0x07, 0x26},
+					  {0x08, 0x11}, {0x09, 0x26}, {0x32, 0x20}, {0x0a, 0x26}, {0x0b, 0x02}};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		v = want[i][0] | 0x80; /* with the NMI-disable bit, as Linux writes it */
+		rtc_io(&r, RTC_PORT_INDEX, &v, 1, t);
+		rtc_io(&r, RTC_PORT_DATA, &v, 0, t);
+		CHECK(v == want[i][1]);
+	}
 }
 
 /* ---- virtio over simulated guest memory ---- */
