@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -29,6 +30,43 @@ int host_console_init(struct host_console *c, int in_fd, int out_fd, size_t (*de
 	return 0;
 }
 
+/* A terminal left raw by a killed apkg is unusable: SIGTERM, SIGHUP and
+ * SIGINT first restore it, then go on to the handlers installed before
+ * (apkg's scratch cleanup). They run on the caller's thread: the VMM's own
+ * threads block them (vmm_thread_lockdown), so tcsetattr is allowed. */
+static const int restore_signals[] = {SIGTERM, SIGHUP, SIGINT};
+static struct sigaction previous[3];
+static struct termios signal_saved;
+static int signal_fd = -1;
+
+static void restore_then_chain(int sig)
+{
+	if (signal_fd >= 0)
+		tcsetattr(signal_fd, TCSANOW, &signal_saved);
+	for (int i = 0; i < 3; i++)
+		if (restore_signals[i] == sig)
+			sigaction(sig, &previous[i], NULL);
+	raise(sig); /* delivered once this handler returns, to the previous one */
+}
+
+static void restore_on_signals(struct host_console *c, int install)
+{
+	if (install) {
+		signal_saved = c->saved;
+		signal_fd = c->in_fd;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = restore_then_chain;
+		sigemptyset(&sa.sa_mask);
+		for (int i = 0; i < 3; i++)
+			sigaction(restore_signals[i], &sa, &previous[i]);
+	} else {
+		for (int i = 0; i < 3; i++)
+			sigaction(restore_signals[i], &previous[i], NULL);
+		signal_fd = -1;
+	}
+}
+
 /* Raw input as QEMU's stdio backend makes it, but output processing stays on. */
 static void make_raw(struct host_console *c)
 {
@@ -39,8 +77,10 @@ static void make_raw(struct host_console *c)
 	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
-	if (tcsetattr(c->in_fd, TCSANOW, &t) == 0)
+	if (tcsetattr(c->in_fd, TCSANOW, &t) == 0) {
 		c->termios_saved = true;
+		restore_on_signals(c, 1);
+	}
 }
 
 size_t host_console_filter_escapes(struct host_console *c, const uint8_t *in, size_t len, uint8_t *buf, bool *stop)
@@ -93,7 +133,7 @@ static bool deliver_all(struct host_console *c, const uint8_t *buf, size_t len)
 static void *input_thread(void *arg)
 {
 	struct host_console *c = arg;
-	if (vmm_seccomp_install() < 0)
+	if (vmm_thread_lockdown(SIGRTMIN) < 0)
 		return NULL;
 	uint8_t in[512], buf[sizeof in + 1];
 	for (;;) {
@@ -161,8 +201,10 @@ void host_console_finish(struct host_console *c)
 		c->thread_started = false;
 	}
 	flush_output(c);
-	if (c->termios_saved)
+	if (c->termios_saved) {
 		tcsetattr(c->in_fd, TCSANOW, &c->saved);
+		restore_on_signals(c, 0);
+	}
 	c->termios_saved = false;
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);

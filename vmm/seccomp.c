@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -124,4 +125,18 @@ int vmm_seccomp_install(void)
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
 		return error_errno("seccomp(SECCOMP_SET_MODE_FILTER)");
 	return 0;
+}
+
+int vmm_thread_lockdown(int keep_signal)
+{
+	sigset_t block;
+	sigfillset(&block);
+	/* Faults are delivered to the thread that caused them; they stay deliverable. */
+	static const int synchronous[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT, SIGTRAP};
+	for (size_t i = 0; i < sizeof synchronous / sizeof synchronous[0]; i++)
+		sigdelset(&block, synchronous[i]);
+	sigdelset(&block, keep_signal);
+	if (pthread_sigmask(SIG_BLOCK, &block, NULL) != 0)
+		return error("pthread_sigmask failed");
+	return vmm_seccomp_install();
 }

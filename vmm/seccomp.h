@@ -12,5 +12,10 @@
 
 /* Sets no_new_privs and installs the filter on the calling thread. 0 or -1. */
 int vmm_seccomp_install(void);
+/* What a guest-facing thread does first: blocks every asynchronous signal
+ * but keep_signal (the stop kick), so that SIGINT, SIGTERM and the like are
+ * handled by the caller's thread, whose handlers may use any syscall; then
+ * installs the filter. 0 or -1. */
+int vmm_thread_lockdown(int keep_signal);
 
 #endif

@@ -274,7 +274,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
-	if (vmm_seccomp_install() < 0) {
+	if (vmm_thread_lockdown(SIGRTMIN) < 0) {
 		vm_end(vm, VMM_END_ERROR);
 		return NULL;
 	}
