@@ -19,20 +19,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: apkg test RECIPE|OUTDIR [--target LIST] [--junit FILE] [--json] [-j N] [--deadline S] [--strict]
-"
-		"                              [--require-kvm]
-"
-		"
-"
-		"Boots each artifact in OUTDIR (what 'apkg build' wrote; for a RECIPE, its default
-"
-		"output directory out/<name>-<version>) on each target under QEMU (the vmm target:
-"
-		"apkg's own micro-VMM, where hardware virtualization exists), runs the recipe's
-"
-		"checks inside the guest and reports pass, fail or skip.
-"
+		"usage: apkg test RECIPE|OUTDIR [--target LIST] [--junit FILE] [--json] [-j N] [--deadline S] [--strict]\n"
+		"                              [--require-kvm]\n"
+		"\n"
+		"Boots each artifact in OUTDIR (what 'apkg build' wrote; for a RECIPE, its default\n"
+		"output directory out/<name>-<version>) on each target under QEMU (the vmm target:\n"
+		"apkg's own micro-VMM, where hardware virtualization exists), runs the recipe's\n"
+		"checks inside the guest and reports pass, fail or skip.\n"
 		"\n"
 		"  --target LIST   comma-separated targets (default: the recipe's targets)\n"
 		"  --junit FILE    write JUnit XML (one testcase per artifact x target x check)\n"
