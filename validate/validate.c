@@ -275,7 +275,8 @@ static void boot_vmm_job(struct run *run, struct job *j, struct target_result *r
 		set_reason(r, RESULT_FAIL, why);
 		add_unrun_checks(run, r);
 	} else {
-		boot_judge(&o, run->deadline_s, run->m.checks, run->m.n_checks, r);
+		struct expected_checks want = {run->m.checks, run->m.n_checks, run->m.checks_count};
+		boot_judge(&o, run->deadline_s, &want, r);
 		if (r->status == RESULT_FAIL && !o.console.got_result && o.qemu_stderr)
 			set_reason(r, RESULT_FAIL, xstrdup(o.qemu_stderr));
 		boot_outcome_free(&o);
