@@ -10,7 +10,7 @@
 
 PREFIX    ?= /usr/local
 CC        ?= gcc
-PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs
+PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
