@@ -51,7 +51,7 @@
 #define VMM_MAX_MEM (64ull << 30)
 #define VMM_MAX_CPUS 32
 
-/* I/O ports */
+/* I/O ports (the CMOS clock's 0x70/0x71 are in vmm/rtc.h) */
 #define VMM_PORT_I8042_DATA 0x60
 #define VMM_PORT_I8042_CMD 0x64
 #define VMM_PORT_COM1 0x3f8

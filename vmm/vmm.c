@@ -393,6 +393,16 @@ static void kick_handler(int sig)
 	(void)sig; /* only interrupts KVM_RUN */
 }
 
+/* Installed once and left in place: VMs may run in several threads at once
+ * (apkg test), and restoring the default action (terminate) under a running
+ * VM would make its next kick kill the process. */
+static void install_kick_handler(void)
+{
+	struct sigaction kick = {.sa_handler = kick_handler};
+	sigemptyset(&kick.sa_mask);
+	sigaction(SIGRTMIN, &kick, NULL);
+}
+
 static int vm_start(struct vm *vm)
 {
 	if (host_console_start(&vm->console) < 0)
@@ -530,9 +540,8 @@ enum vmm_end vmm_run(const struct vmm_config *c, struct vmm_stats *stats)
 	vm->cfg = c;
 	vm->t0 = clock_ns(CLOCK_MONOTONIC);
 	vm_init_sync(vm);
-	struct sigaction kick = {.sa_handler = kick_handler}, old;
-	sigemptyset(&kick.sa_mask);
-	sigaction(SIGRTMIN, &kick, &old);
+	static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+	pthread_once(&kick_once, install_kick_handler);
 
 	enum vmm_end end = VMM_END_ERROR;
 	if (vm_setup(vm, c) == 0 && vm_start(vm) == 0)
@@ -543,7 +552,6 @@ enum vmm_end vmm_run(const struct vmm_config *c, struct vmm_stats *stats)
 	if (stats)
 		collect_stats(vm, stats);
 	vm_teardown(vm);
-	sigaction(SIGRTMIN, &old, NULL);
 	free(vm);
 	return end;
 }

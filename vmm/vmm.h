@@ -2,8 +2,8 @@
  *
  * The machine: 1..VMM_MAX_CPUS vCPUs entered through the 64-bit Linux boot
  * protocol, an in-kernel IOAPIC/PIC/PIT, a 16550A on COM1, an i8042 that
- * only resets, virtio-mmio block devices and ACPI tables that describe
- * them (see vmm/layout.h for the address map). It knows nothing about
+ * only resets, a read-only CMOS clock, virtio-mmio block devices and ACPI
+ * tables that describe them (see vmm/layout.h for the address map). It knows nothing about
  * apkg's recipes or images: it boots what it is given.
  *
  * Promises: guest memory and guest requests are treated as hostile; disks
@@ -63,7 +63,8 @@ struct vmm_stats {
  * and give VMM_END_ERROR. */
 enum vmm_end vmm_run(const struct vmm_config *c, struct vmm_stats *stats);
 const char *vmm_end_describe(enum vmm_end e);
-/* Poweroff and resets (clean reboots) are clean; timeouts and errors are not. */
+/* Poweroff, resets (a triple fault included: `reboot=t`) and a stop from the
+ * console are clean; timeouts and errors are not. */
 int vmm_end_is_clean(enum vmm_end e);
 
 /* 1 if /dev/kvm is backed by hardware virtualization (VMX or SVM in

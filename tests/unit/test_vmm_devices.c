@@ -11,6 +11,7 @@
 #include "vmm/acpi.h"
 #include "vmm/aml.h"
 #include "vmm/cow_disk.h"
+#include "vmm/host_console.h"
 #include "vmm/i8042.h"
 #include "vmm/layout.h"
 #include "vmm/pm.h"
@@ -396,6 +397,21 @@ static void test_cow_disk_model(void)
 	free(got);
 }
 
+/* Ctrl-A x stops, Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A then anything else sends both;
+ * an escape split across two reads still counts. */
+static void test_console_escapes(void)
+{
+	struct host_console c;
+	memset(&c, 0, sizeof c);
+	uint8_t out[16];
+	bool stop;
+	CHECK(host_console_filter_escapes(&c, (const uint8_t *)"ab\001\001c", 5, out, &stop) == 4 && !stop);
+	CHECK(!memcmp(out, "ab\001c", 4));
+	CHECK(host_console_filter_escapes(&c, (const uint8_t *)"\001q", 2, out, &stop) == 2 && !memcmp(out, "\001q", 2));
+	CHECK(host_console_filter_escapes(&c, (const uint8_t *)"z\001", 2, out, &stop) == 1 && !stop);
+	CHECK(host_console_filter_escapes(&c, (const uint8_t *)"x", 1, out, &stop) == 0 && stop);
+}
+
 int main(void)
 {
 	RUN(test_aml_encodings);
@@ -405,5 +421,6 @@ int main(void)
 	RUN(test_virtio_blk_requests);
 	RUN(test_virtio_hostile_queues);
 	RUN(test_cow_disk_model);
+	RUN(test_console_escapes);
 	TEST_MAIN_END();
 }
