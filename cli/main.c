@@ -54,6 +54,7 @@ static const struct command commands[] = {
 	{"test", cmd_test, "boot-validate built artifacts on their targets"},
 	{"boot", cmd_boot, "boot an image with an interactive serial console"},
 	{"convert", cmd_convert, "convert a disk image between formats"},
+	{"lint", cmd_lint, "check an OVA the way ESXi, Workstation and VirtualBox import it"},
 	{"inspect", cmd_inspect, "show what is inside an image"},
 	{"publish", cmd_publish, "publish built appliances to a download mirror"},
 	{"verify", cmd_verify, "check a published appliance's signature and checksums"},
