@@ -18,7 +18,6 @@
 #include "initramfs/initramfs.h"
 #include "kernel/kernel.h"
 #include "publish/sbom.h"
-#include "publish/sbom.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/progress.h"
