@@ -295,12 +295,6 @@ static int run_pipeline(struct build_ctx *c, const char *outdir)
 	if (build_kernel(c) < 0)
 		return -1;
 	stage_end(c);
-	char *sbom = xasprintf("%s/%s-%s.spdx.json", c->staging, r->name, r->version);
-	struct sbom_kernel sk = {.package = r->kernel.package, .release = c->kernel.release};
-	int sbom_rc = sbom_write_spdx(c->rootdir, r, &sk, sbom);
-	free(sbom);
-	if (sbom_rc < 0)
-		return -1;
 	char *initrd = NULL;
 	int rc = build_initramfs(c, &initrd);
 	if (rc == 0) {
