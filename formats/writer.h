@@ -30,7 +30,8 @@ struct image_options {
 	const char *seed;           /* derives any id the format stores (UUIDs, CIDs) */
 	const char *subformat;      /* format-specific variant (vmdk: streamOptimized|monolithicSparse) */
 	const char *adapter_type;   /* vmdk: ddb.adapterType ide|buslogic|lsilogic|legacyESX; NULL = lsilogic */
-	const struct appliance_meta *meta; /* formats/meta.h: the machine an OVA describes; NULL = defaults */
+	const struct appliance_meta *meta; /* formats/meta.h: the machine an OVA describes; NULL = defaults.
+					      Read until finish(): it must outlive the writer */
 	int no_sync;                /* 1: skip the fsync before the final rename (as qemu-img convert and
 				       cp do); the default (0) makes the image durable before it appears */
 };

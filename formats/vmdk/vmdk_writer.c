@@ -43,6 +43,7 @@
 #define DEFLATE_LEVEL 4 /* libdeflate: within 1% of qemu-img's zlib-6 size at 3.5x less CPU (bench/vmdk.sh) */
 #define POOL_BYTES (32u << 20) /* bound on in-flight compression buffers */
 #define WBUF_BYTES (1u << 20)
+#define DESCRIPTOR_SECTORS 20
 /* streamOptimized disks up to 64 TiB (ESXi's limit is 62 TB); hosted sparse ones to 2 TiB. */
 #define MAX_STREAM_CAPACITY (1ull << 37)
 #define MAX_SPARSE_CAPACITY (1ull << 32)
@@ -342,14 +343,16 @@ static void build_descriptor(const struct vmdkw *v, const char *cid, const char 
 }
 
 /* The descriptor's size does not depend on the ids (fixed-width hex), so
- * its sectors can be reserved before the content is known. */
+ * its sectors can be reserved before the content is known. VMware and qemu
+ * reserve 20 sectors, and Workstation rewrites the descriptor in place
+ * (new CID, ddb.uuid) when it first writes the disk, so reserve as much. */
 static uint64_t descriptor_sectors(const struct vmdkw *v)
 {
 	struct strbuf sb = STRBUF_INIT;
 	build_descriptor(v, "00000000", "00000000000000000000000000000000", &sb);
 	uint64_t n = (sb.len + VMDK_SECTOR) / VMDK_SECTOR; /* at least one zero byte after it */
 	strbuf_release(&sb);
-	return n;
+	return n > DESCRIPTOR_SECTORS ? n : DESCRIPTOR_SECTORS;
 }
 
 static struct vmdk_header base_header(const struct vmdkw *v)
