@@ -49,8 +49,7 @@
 #define MAX_SPARSE_CAPACITY (1ull << 32)
 
 struct vmdkw {
-	int fd;
-	char *tmp;
+	struct image_output out;
 	int stream;             /* 1: streamOptimized, 0: monolithicSparse */
 	const char *adapter;
 	char *extent_name;      /* the file name the descriptor's extent line names */
@@ -85,7 +84,7 @@ static int wbuf_flush(struct vmdkw *v)
 {
 	if (!v->wbuf_len)
 		return 0;
-	int r = pwrite_all(v->fd, v->wbuf, v->wbuf_len, v->wbuf_off);
+	int r = pwrite_all(v->out.fd, v->wbuf, v->wbuf_len, v->wbuf_off);
 	v->wbuf_len = 0;
 	return r;
 }
@@ -98,7 +97,7 @@ static int out_write(struct vmdkw *v, uint64_t off, const void *buf, size_t len)
 	if (len >= WBUF_BYTES) {
 		if (wbuf_flush(v) < 0)
 			return -1;
-		return pwrite_all(v->fd, buf, len, off);
+		return pwrite_all(v->out.fd, buf, len, off);
 	}
 	if (v->wbuf_len + len > WBUF_BYTES && wbuf_flush(v) < 0)
 		return -1;
@@ -442,16 +441,7 @@ static int vmdk_finish(struct image_writer *w)
 		return -1;
 	if (write_head(v) < 0 || wbuf_flush(v) < 0)
 		return -1;
-	if (ftruncate(v->fd, (off_t)(v->next_sector * VMDK_SECTOR)) < 0)
-		return error_errno("vmdk: truncate %s", v->tmp);
-	int fd = v->fd;
-	v->fd = -1;
-	if (commit_temp_ex(fd, v->tmp, w->path, !w->opt.no_sync) < 0)
-		return -1;
-	cleanup_unregister(v->tmp);
-	free(v->tmp);
-	v->tmp = NULL;
-	return 0;
+	return image_output_commit(w, &v->out, v->next_sector * VMDK_SECTOR);
 }
 
 /* ---- setup ---- */
@@ -529,7 +519,7 @@ static int vmdk_open(struct image_writer *w)
 {
 	struct vmdkw *v = xcalloc(1, sizeof *v);
 	w->priv = v;
-	v->fd = -1;
+	v->out.fd = -1;
 	v->gt_index = -1;
 	v->cur_grain = -1;
 	if (parse_options(v, &w->opt) < 0)
@@ -547,14 +537,8 @@ static int vmdk_open(struct image_writer *w)
 		v->plain_buf = xmalloc(GRAIN_BYTES);
 	else if (start_pool(v, w->opt.threads) < 0)
 		goto fail;
-	v->fd = create_temp_beside(w->path, &v->tmp);
-	if (v->fd < 0)
+	if (image_output_open(w, &v->out) < 0)
 		goto fail;
-	cleanup_register(v->tmp);
-	if (fchmod(v->fd, 0644) < 0) {
-		error_errno("chmod %s", v->tmp);
-		goto fail;
-	}
 	return 0;
 fail:
 	vmdk_abort(w);
@@ -567,13 +551,7 @@ static void vmdk_abort(struct image_writer *w)
 	if (!v)
 		return;
 	ordered_pool_destroy(v->pool);
-	if (v->fd >= 0)
-		close(v->fd);
-	if (v->tmp) {
-		unlink(v->tmp);
-		cleanup_unregister(v->tmp);
-		free(v->tmp);
-	}
+	image_output_discard(&v->out);
 	free(v->extent_name);
 	free(v->gd);
 	free(v->rgd);
