@@ -2,7 +2,8 @@
 # tests/integration/formats_boot.sh: the hello appliance boots from every new format.
 #
 # `apkg build recipes/hello.yaml -f ova,vhdx,vdi,raw`, then:
-#   - `apkg lint` finds no error in the OVA (every product's rules);
+#   - `apkg lint --profile virtualbox` finds no error in the OVA (hello targets VirtualBox, so the
+#     build writes the virtualbox profile);
 #   - `apkg test --target vmware,virtualbox,hyperv` boots the VMDK taken out
 #     of the OVA (validate/targets.c: VMware's PVSCSI machine, VirtualBox's
 #     AHCI one) and the VHDX (Hyper-V Gen2, UEFI) under QEMU TCG, and the
@@ -33,7 +34,7 @@ if ! "$APKG" build recipes/hello.yaml -o "$T/out" -f ova,vhdx,vdi,raw --no-test 
 	exit 1
 fi
 out=$T/out
-"$APKG" lint "$out/hello-1.0.0.ova" >"$T/lint" || fail "apkg lint: $(cat "$T/lint")"
+"$APKG" lint --profile virtualbox "$out/hello-1.0.0.ova" >"$T/lint" || fail "apkg lint: $(cat "$T/lint")"
 grep -q "error \[" "$T/lint" && fail "apkg lint reports errors: $(cat "$T/lint")"
 
 "$APKG" test "$out" --target vmware,virtualbox,hyperv >"$T/test.log" 2>&1 || fail "apkg test: $(cat "$T/test.log")"
