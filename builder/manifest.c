@@ -2,6 +2,7 @@
 #include "builder/manifest.h"
 
 #include "builder/disk.h"
+#include "builder/probe_install.h"
 #include "kernel/kernel.h"
 #include "util/diag.h"
 #include "util/io.h"
@@ -196,16 +197,20 @@ static void tools_json(struct strbuf *out, const struct recipe *r)
 int manifest_write(struct manifest *m, const char *dir)
 {
 	const struct recipe *r = m->r;
-	const char *extra[] = {"vmlinuz", "initrd.img"};
-	for (size_t i = 0; i < 2; i++) {
+	char *sbom = xasprintf("%s-%s.spdx.json", r->name, r->version);
+	const char *extra[] = {"vmlinuz", "initrd.img", sbom};
+	for (size_t i = 0; i < 3; i++) {
 		char *p = path_join(dir, extra[i]);
 		char hex[65];
 		unsigned long long size;
 		int rc = add_sum(m, extra[i], p, hex, &size);
 		free(p);
-		if (rc < 0)
+		if (rc < 0) {
+			free(sbom);
 			return -1;
+		}
 	}
+	free(sbom);
 	struct strbuf j = STRBUF_INIT;
 	strbuf_adds(&j, "{\n  \"apkg_manifest\": 1,\n  \"name\": ");
 	strbuf_add_json_str(&j, r->name);
@@ -235,8 +240,10 @@ int manifest_write(struct manifest *m, const char *dir)
 		strbuf_adds(&j, i ? ", " : "");
 		strbuf_add_json_str(&j, r->targets.items[i]);
 	}
-	strbuf_addf(&j, "],\n  \"check_deadline\": %d,\n  \"checks\": %zu,\n  \"artifacts\": [%s\n  ],\n",
-		    r->check_deadline_s, r->n_checks, m->artifacts.buf);
+	/* the names the probe reports the checks under: apkg test expects each one */
+	strbuf_addf(&j, "],\n  \"check_deadline\": %d,\n  \"checks\": ", r->check_deadline_s);
+	probe_check_names_json(r, &j);
+	strbuf_addf(&j, ",\n  \"artifacts\": [%s\n  ],\n", m->artifacts.buf);
 	if (m->ostree.len)
 		strbuf_addf(&j, "  \"ostree\": %s,\n", m->ostree.buf);
 	strbuf_adds(&j, "  \"validation\": []\n}\n");

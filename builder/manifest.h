@@ -34,7 +34,7 @@ void manifest_set_disk(struct manifest *m, const struct disk_image *img);
 int manifest_add_artifact(struct manifest *m, const char *name, const char *format, const char *path);
 /* Records the ostree output: repository (relative to the output), ref, commit, parent, delta. */
 void manifest_set_ostree(struct manifest *m, const char *ref, const char *commit, const char *parent, int delta);
-/* Writes manifest.json and SHA256SUMS (artifacts, vmlinuz, initrd.img) into dir. */
+/* Writes manifest.json and SHA256SUMS (artifacts, vmlinuz, initrd.img, the SPDX SBOM) into dir. */
 int manifest_write(struct manifest *m, const char *dir);
 
 /* Drivers whose state the manifest records, for the boot targets' checks:

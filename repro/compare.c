@@ -178,10 +178,7 @@ static int image_difference(const char *a, const char *b, const char *format, co
 	free(rb);
 	if (rc == 0 && repro_file_difference(a, b, &at, &blocks) == 1) {
 		strbuf_addf(out, "\n      the %s file first differs at byte %" PRIu64 ": ", format, at);
-		if (!strcmp(format, "qcow2"))
-			qcow2_describe(a, at, out);
-		else
-			strbuf_addf(out, "(%" PRIu64 " differing blocks of 4 KiB)", blocks);
+		image_container_describe(format, a, at, out);
 	}
 	return rc;
 }

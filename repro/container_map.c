@@ -327,3 +327,145 @@ int archive_first_difference(const char *pa, const char *pb, const char *tmpdir,
 	archive_read_free(b);
 	return result;
 }
+
+/* ---- VMDK, VDI, VHDX ---- */
+
+struct field {
+	unsigned end;
+	const char *name;
+};
+
+static const char *field_name(const struct field *f, size_t n, uint64_t at, const char *beyond)
+{
+	for (size_t i = 0; i < n; i++)
+		if (at < f[i].end)
+			return f[i].name;
+	return beyond;
+}
+
+static uint32_t le32_at(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t le64_at(const uint8_t *p) { return le32_at(p) | (uint64_t)le32_at(p + 4) << 32; }
+
+/* VMware's "Virtual Disk Format 1.1": the sparse extent header, then the embedded descriptor. */
+static void vmdk_describe(int fd, uint64_t off, struct strbuf *out)
+{
+	static const struct field hdr[] = {
+		{4, "magic"}, {8, "version"}, {12, "flags"}, {20, "capacity"}, {28, "grain size"},
+		{36, "descriptor offset"}, {44, "descriptor size"}, {48, "grain table entries"},
+		{56, "redundant grain directory offset"}, {64, "grain directory offset"}, {72, "overhead"},
+		{73, "unclean shutdown flag"}, {77, "newline detection characters"}, {79, "compression algorithm"}};
+	uint8_t h[512];
+	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, "KDMV", 4)) {
+		strbuf_adds(out, "(not a sparse VMDK apkg can map)");
+		return;
+	}
+	uint64_t desc = le64_at(h + 28) * 512, desc_len = le64_at(h + 36) * 512;
+	if (off < 512) {
+		strbuf_addf(out, "the sparse extent header: %s", field_name(hdr, sizeof hdr / sizeof *hdr, off, "padding"));
+	} else if (desc && off >= desc && off < desc + desc_len && desc_len <= (1u << 20)) {
+		char *text = xmalloc(desc_len + 1);
+		ssize_t n = pread(fd, text, desc_len, (off_t)desc);
+		text[n > 0 ? n : 0] = 0;
+		uint64_t rel = off - desc, start = rel;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		strbuf_addf(out, "the descriptor, line \"%.*s\"", (int)strcspn(text + start, "\n"), text + start);
+		free(text);
+	} else {
+		strbuf_adds(out, "grain data, a grain table or a stream marker");
+	}
+}
+
+/* VirtualBox VDICore.h: pre-header, header 1.1, block map, blocks. */
+static void vdi_describe(int fd, uint64_t off, struct strbuf *out)
+{
+	static const struct field hdr[] = {
+		{0x40, "pre-header text"}, {0x44, "signature"}, {0x48, "version"}, {0x4c, "header size"},
+		{0x50, "image type"}, {0x54, "flags"}, {0x154, "comment"}, {0x158, "block map offset"},
+		{0x15c, "data offset"}, {0x16c, "legacy geometry"}, {0x170, "reserved"}, {0x178, "disk size"},
+		{0x17c, "block size"}, {0x180, "block extra data size"}, {0x184, "block count"},
+		{0x188, "allocated block count"}, {0x198, "creation UUID"}, {0x1a8, "modification UUID"},
+		{0x1b8, "linkage UUID"}, {0x1c8, "parent modification UUID"}, {0x1d8, "LCHS geometry"}};
+	uint8_t h[0x200];
+	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || le32_at(h + 0x40) != 0xbeda107fu) {
+		strbuf_adds(out, "(not a VDI apkg can map)");
+		return;
+	}
+	uint64_t map = le32_at(h + 0x154), data = le32_at(h + 0x158), block = le32_at(h + 0x178);
+	uint64_t blocks = le32_at(h + 0x180);
+	if (off < 0x1d8)
+		strbuf_addf(out, "the header: %s", field_name(hdr, sizeof hdr / sizeof *hdr, off, "reserved"));
+	else if (off < map)
+		strbuf_adds(out, "the header's padding");
+	else if (off < map + blocks * 4)
+		strbuf_addf(out, "the block map, entry %" PRIu64 " (virtual MiB %" PRIu64 ")", (off - map) / 4,
+			    (off - map) / 4 * (block >> 20));
+	else if (off >= data && block)
+		strbuf_addf(out, "data block %" PRIu64 " of the file", (off - data) / block);
+	else
+		strbuf_adds(out, "padding before the data");
+}
+
+/* MS-VHDX 2.2: file identifier, two headers, two region tables, then regions. */
+static void vhdx_describe(int fd, uint64_t off, struct strbuf *out)
+{
+	static const struct field hdr[] = {
+		{4, "signature"}, {8, "checksum"}, {16, "sequence number"}, {32, "FileWriteGuid"},
+		{48, "DataWriteGuid"}, {64, "LogGuid"}, {66, "log version"}, {68, "version"}, {72, "log length"},
+		{80, "log offset"}};
+	static const uint8_t bat_guid[16] = {0x66, 0x77, 0xc2, 0x2d, 0x23, 0xf6, 0x00, 0x42,
+					     0x9d, 0x64, 0x11, 0x5e, 0x9b, 0xfd, 0x4a, 0x08};
+	enum { KiB = 1024 };
+	if (off < 64 * KiB) {
+		strbuf_adds(out, "the file type identifier");
+	} else if (off < 192 * KiB) {
+		uint64_t rel = (off - 64 * KiB) % (64 * KiB);
+		strbuf_addf(out, "header %d: %s", off < 128 * KiB ? 1 : 2,
+			    field_name(hdr, sizeof hdr / sizeof *hdr, rel, "reserved"));
+	} else if (off < 320 * KiB) {
+		uint64_t rel = (off - 192 * KiB) % (64 * KiB);
+		strbuf_addf(out, "region table %d: %s", off < 256 * KiB ? 1 : 2,
+			    rel < 16 ? "its header (signature, checksum, entry count)" : "a region entry");
+	} else {
+		uint8_t t[16 + 32 * 8];
+		int named = 0;
+		if (pread(fd, t, sizeof t, 192 * KiB) == (ssize_t)sizeof t && !memcmp(t, "regi", 4)) {
+			uint32_t n = le32_at(t + 8);
+			for (uint32_t i = 0; i < n && i < 8 && !named; i++) {
+				const uint8_t *e = t + 16 + 32 * i;
+				uint64_t start = le64_at(e + 16), len = le32_at(e + 24);
+				if (off >= start && off < start + len) {
+					int bat = !memcmp(e, bat_guid, 16);
+					if (bat)
+						strbuf_addf(out, "the BAT, entry %" PRIu64, (off - start) / 8);
+					else
+						strbuf_adds(out, "the metadata region (file parameters, disk size and id, sector sizes)");
+					named = 1;
+				}
+			}
+		}
+		if (!named)
+			strbuf_adds(out, "the log or a payload block");
+	}
+}
+
+int image_container_describe(const char *format, const char *path, uint64_t off, struct strbuf *out)
+{
+	if (!strcmp(format, "qcow2"))
+		return qcow2_describe(path, off, out);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_addf(out, "(cannot read %s)", path);
+		return -1;
+	}
+	if (!strcmp(format, "vmdk"))
+		vmdk_describe(fd, off, out);
+	else if (!strcmp(format, "vdi"))
+		vdi_describe(fd, off, out);
+	else if (!strcmp(format, "vhdx"))
+		vhdx_describe(fd, off, out);
+	else
+		strbuf_addf(out, "byte %" PRIu64, off);
+	close(fd);
+	return 0;
+}

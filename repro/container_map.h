@@ -18,6 +18,12 @@ struct strbuf;
  * -1 (reason appended) when it is not a qcow2 image apkg can map. */
 int qcow2_describe(const char *path, uint64_t off, struct strbuf *out);
 
+/* The same for any image format apkg writes: qcow2 (above), VMDK (sparse
+ * header fields, the descriptor line), VDI (header fields, block map
+ * entries, data blocks), VHDX (headers, region tables, BAT entries,
+ * metadata). */
+int image_container_describe(const char *format, const char *path, uint64_t off, struct strbuf *out);
+
 /* Compares two archives libarchive reads (any compression) member by
  * member, in order: appends the first difference (a member only one has,
  * a different header field or content) to out and returns 1; 0 when every
