@@ -6,12 +6,15 @@
 #include "util/run.h"
 #include "util/strbuf.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define MiB (1024ull * 1024)
@@ -130,6 +133,99 @@ static int ext4_fix_times(const char *image, uint64_t epoch, const char *cmdfile
 	return rc ? -1 : 0;
 }
 
+/* ---- extended attributes in one order ---- */
+
+#define XATTR_LIST_MAX_BYTES 65536
+#define XATTR_VALUE_MAX_BYTES 65536
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* mke2fs -d stores an inode's xattrs in the order the host lists them, which
+ * is the order they were set in (a tarball's, OSTree's, a package's): set
+ * them again sorted by name, so that the same attributes give the same
+ * inode whatever made the tree. path is a /proc/self/fd/N/name path. */
+static int sort_xattrs(const char *path, const char *shown)
+{
+	char names[XATTR_LIST_MAX_BYTES];
+	ssize_t n = llistxattr(path, names, sizeof names);
+	if (n <= 0)
+		return 0;
+	char *list[256];
+	size_t count = 0;
+	int sorted = 1;
+	for (ssize_t i = 0; i < n && count < 256; i += (ssize_t)strlen(names + i) + 1) {
+		list[count] = names + i;
+		sorted &= count == 0 || strcmp(list[count - 1], list[count]) < 0;
+		count++;
+	}
+	if (sorted)
+		return 0;
+	qsort(list, count, sizeof *list, cmp_names);
+	char *values[256];
+	ssize_t sizes[256];
+	size_t read = 0;
+	int rc = 0;
+	for (; read < count && rc == 0; read++) {
+		values[read] = xmalloc(XATTR_VALUE_MAX_BYTES);
+		sizes[read] = lgetxattr(path, list[read], values[read], XATTR_VALUE_MAX_BYTES);
+		if (sizes[read] < 0)
+			rc = error_errno("%s: cannot read xattr %s", shown, list[read]);
+	}
+	for (size_t i = 0; i < count && rc == 0; i++)
+		if (lremovexattr(path, list[i]) < 0)
+			rc = error_errno("%s: cannot remove xattr %s", shown, list[i]);
+	for (size_t i = 0; i < count && rc == 0; i++)
+		if (lsetxattr(path, list[i], values[i], (size_t)sizes[i], XATTR_CREATE) < 0)
+			rc = error_errno("%s: cannot set xattr %s", shown, list[i]);
+	for (size_t i = 0; i < read; i++)
+		free(values[i]);
+	return rc;
+}
+
+static int sort_xattrs_below(int dfd, const char *rel, int depth)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return error_errno("cannot list %s", rel);
+	}
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *proc = xasprintf("/proc/self/fd/%d/%s", dfd, de->d_name);
+		char *shown = xasprintf("%s/%s", rel, de->d_name);
+		rc = sort_xattrs(proc, shown);
+		if (rc == 0 && de->d_type == DT_DIR && depth < 256) {
+			int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = sub < 0 ? error_errno("cannot open %s", shown) : sort_xattrs_below(sub, shown, depth + 1);
+			if (sub >= 0)
+				close(sub);
+		}
+		free(proc);
+		free(shown);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int sort_tree_xattrs(const char *rootdir)
+{
+	int dfd = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return error_errno("cannot open %s", rootdir);
+	char *proc = xasprintf("/proc/self/fd/%d", dfd);
+	int rc = sort_xattrs(proc, "/");
+	if (rc == 0)
+		rc = sort_xattrs_below(dfd, "", 0);
+	free(proc);
+	close(dfd);
+	return rc;
+}
+
 int ext4_build(const char *rootdir, const char *image, uint64_t size, const struct tree_usage *u,
 	       const char *fs_uuid, const char *hash_seed, uint64_t epoch)
 {
@@ -141,7 +237,10 @@ int ext4_build(const char *rootdir, const char *image, uint64_t size, const stru
 	snprintf(inodes, sizeof inodes, "%llu", (unsigned long long)n_inodes);
 	snprintf(ext, sizeof ext, "hash_seed=%s,root_owner=0:0", hash_seed);
 	snprintf(fake_time, sizeof fake_time, "E2FSPROGS_FAKE_TIME=%llu", (unsigned long long)epoch);
-	char *env[] = {fake_time, NULL};
+	/* mke2fs -d sorts each directory with alphasort(), which follows the locale. */
+	char *env[] = {fake_time, "LC_ALL=C", NULL};
+	if (sort_tree_xattrs(rootdir) < 0)
+		return -1;
 	unlink(image);
 	const char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-d", rootdir, "-L", "root", "-U", fs_uuid,
 			      "-N", inodes, "-m", "1", "-E", ext, image, size_k, NULL};
