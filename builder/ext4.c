@@ -184,23 +184,18 @@ static int sort_xattrs(const char *path, const char *shown)
 
 static int sort_xattrs_below(int dfd, const char *rel, int depth)
 {
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	size_t n;
+	char **names = dir_names_at(dfd, &n);
+	if (!names)
 		return error_errno("cannot list %s", rel);
-	}
-	struct dirent *de;
 	int rc = 0;
-	while (rc == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char *proc = xasprintf("/proc/self/fd/%d/%s", dfd, de->d_name);
-		char *shown = xasprintf("%s/%s", rel, de->d_name);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *proc = xasprintf("/proc/self/fd/%d/%s", dfd, names[i]);
+		char *shown = xasprintf("%s/%s", rel, names[i]);
+		struct stat st;
 		rc = sort_xattrs(proc, shown);
-		if (rc == 0 && de->d_type == DT_DIR && depth < 256) {
-			int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (rc == 0 && fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && depth < 256) {
+			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			rc = sub < 0 ? error_errno("cannot open %s", shown) : sort_xattrs_below(sub, shown, depth + 1);
 			if (sub >= 0)
 				close(sub);
@@ -208,7 +203,7 @@ static int sort_xattrs_below(int dfd, const char *rel, int depth)
 		free(proc);
 		free(shown);
 	}
-	closedir(d);
+	free_names(names, n);
 	return rc;
 }
 

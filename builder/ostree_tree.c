@@ -7,6 +7,7 @@
 
 #include "builder/tree_meta.h"
 #include "util/diag.h"
+#include "util/io.h"
 #include "util/strbuf.h"
 
 #include <dirent.h>
@@ -114,24 +115,18 @@ static int snap_cmp(const void *a, const void *b)
 
 static int snap_walk(struct tree_snapshot *s, int dfd, const char *rel, int depth, struct timespec *latest)
 {
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	size_t n;
+	char **names = dir_names_at(dfd, &n);
+	if (!names)
 		return error_errno("cannot list %s", *rel ? rel : "/");
-	}
-	struct dirent *de;
 	int rc = 0;
-	while (rc == 0 && (de = readdir(d))) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = error_errno("cannot stat %s/%s", rel, de->d_name);
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = error_errno("cannot stat %s/%s", rel, names[i]);
 			break;
 		}
-		char *child = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		char *child = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
 		if (s->n == s->cap)
 			s->v = xrealloc(s->v, (s->cap = s->cap ? 2 * s->cap : 1024) * sizeof *s->v);
 		s->v[s->n++] = (struct snap_entry){child, st.st_ino, st.st_ctim};
@@ -139,13 +134,13 @@ static int snap_walk(struct tree_snapshot *s, int dfd, const char *rel, int dept
 		    (st.st_ctim.tv_sec == latest->tv_sec && st.st_ctim.tv_nsec > latest->tv_nsec))
 			*latest = st.st_ctim;
 		if (S_ISDIR(st.st_mode) && depth < 256) {
-			int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			rc = sub < 0 ? error_errno("cannot open %s", child) : snap_walk(s, sub, child, depth + 1, latest);
 			if (sub >= 0)
 				close(sub);
 		}
 	}
-	closedir(d);
+	free_names(names, n);
 	return rc;
 }
 
@@ -360,23 +355,16 @@ static int incr_entry(struct incr *w, int dfd, const char *name, const char *rel
 
 static int incr_dir(struct incr *w, int dfd, const char *rel, OstreeMutableTree *mt, int depth)
 {
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	size_t n;
+	char **names = dir_names_at(dfd, &n);
+	if (!names)
 		return error_errno("cannot list %s", *rel ? rel : "/");
-	}
-	GHashTable *present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	struct dirent *de;
+	GHashTable *present = g_hash_table_new(g_str_hash, g_str_equal);
 	int rc = 0;
-	while (rc == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		g_hash_table_add(present, g_strdup(de->d_name));
-		rc = incr_entry(w, dfd, de->d_name, rel, mt, depth);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		g_hash_table_add(present, names[i]);
+		rc = incr_entry(w, dfd, names[i], rel, mt, depth);
 	}
-	closedir(d);
 	/* What the base had and the tree no longer has. */
 	GHashTable *tables[2] = {ostree_mutable_tree_get_files(mt), ostree_mutable_tree_get_subdirs(mt)};
 	for (int t = 0; t < 2 && rc == 0; t++) {
@@ -392,6 +380,7 @@ static int incr_dir(struct incr *w, int dfd, const char *rel, OstreeMutableTree 
 		g_ptr_array_unref(gone);
 	}
 	g_hash_table_unref(present);
+	free_names(names, n);
 	return rc;
 }
 
@@ -542,6 +531,19 @@ static int check_object(OstreeRepo *repo, GVariant *name, char **why)
 	return 1;
 }
 
+/* Checks every object named by the keys of a table (and frees it): 0 or 1. */
+static int check_objects(OstreeRepo *repo, GHashTable *objects, char **why)
+{
+	GHashTableIter it;
+	gpointer key;
+	int bad = 0;
+	g_hash_table_iter_init(&it, objects);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		bad |= check_object(repo, key, why);
+	g_hash_table_unref(objects);
+	return bad;
+}
+
 /* When a commit cannot even be walked (a metadata object is missing or
  * unreadable), every loose object is checked, so that a corrupt one does
  * not survive to be reused by the rebuild. */
@@ -551,14 +553,7 @@ static int check_all_objects(OstreeRepo *repo, char **why)
 	GHashTable *objects = NULL;
 	if (!ostree_repo_list_objects(repo, OSTREE_REPO_LIST_OBJECTS_LOOSE, &objects, NULL, &e))
 		return gerror(&e, "cannot list the objects of %s", "the repository");
-	GHashTableIter it;
-	gpointer key;
-	int bad = 0;
-	g_hash_table_iter_init(&it, objects);
-	while (g_hash_table_iter_next(&it, &key, NULL))
-		bad |= check_object(repo, key, why);
-	g_hash_table_unref(objects);
-	return bad;
+	return check_objects(repo, objects, why);
 }
 
 int ostree_tree_verify(struct OstreeRepo *repo, const char *commit, char **why)
@@ -577,14 +572,7 @@ int ostree_tree_verify(struct OstreeRepo *repo, const char *commit, char **why)
 		*why = walk;
 		return 1;
 	}
-	GHashTableIter it;
-	gpointer key;
-	int bad = 0;
-	g_hash_table_iter_init(&it, reachable);
-	while (g_hash_table_iter_next(&it, &key, NULL))
-		bad |= check_object(repo, key, why);
-	g_hash_table_unref(reachable);
-	return bad;
+	return check_objects(repo, reachable, why);
 }
 
 int ostree_tree_resolve(struct OstreeRepo *repo, const char *ref, char out[65])

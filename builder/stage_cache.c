@@ -244,30 +244,23 @@ int stage_cache_prune(struct stage_cache *sc, uint64_t *objects, uint64_t *bytes
 static uint64_t du_at(int dfd, int depth)
 {
 	uint64_t sum = 0;
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
+	size_t n;
+	char **names = dir_names_at(dfd, &n);
+	for (size_t i = 0; names && i < n; i++) {
 		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		/* Objects are hard-linked nowhere else, so blocks count once. */
 		sum += (uint64_t)st.st_blocks * 512;
 		if (S_ISDIR(st.st_mode) && depth < 16) {
-			int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
 				sum += du_at(sub, depth + 1);
 				close(sub);
 			}
 		}
 	}
-	closedir(d);
+	free_names(names, n);
 	return sum;
 }
 

@@ -112,40 +112,46 @@ static int add_host_inputs(const struct recipe *r, struct sha256 *s, char **why)
 	return 1;
 }
 
+/* Starts a key: the stage, what it builds on, and the recipe's part for it. */
+static int key_start(struct sha256 *s, const struct recipe *r, enum recipe_part part, const char *stage,
+		     const char *on_name, const char *on_value)
+{
+	uint8_t digest[32];
+	char hex[65];
+	if (recipe_part_digest(r, part, digest) < 0)
+		return -1;
+	sha256_hex(digest, hex);
+	sha256_init(s);
+	add_field(s, "stage", stage);
+	add_field(s, on_name, on_value);
+	add_field(s, "recipe", hex);
+	return 0;
+}
+
+static void key_finish(struct sha256 *s, char key[65])
+{
+	uint8_t digest[32];
+	sha256_final(s, digest);
+	sha256_hex(digest, key);
+}
+
 int stage_key_base(const struct recipe *r, char key[65], char **why)
 {
-	*why = NULL;
-	uint8_t part[32];
-	char part_hex[65];
-	if (recipe_part_digest(r, RECIPE_PART_BASE, part) < 0)
-		return -1;
-	sha256_hex(part, part_hex);
 	struct sha256 s;
-	sha256_init(&s);
-	add_field(&s, "stage", "base");
-	add_field(&s, "apkg", apkg_build_id());
-	add_field(&s, "recipe", part_hex);
+	*why = NULL;
+	if (key_start(&s, r, RECIPE_PART_BASE, "base", "apkg", apkg_build_id()) < 0)
+		return -1;
 	int rc = add_host_inputs(r, &s, why);
-	uint8_t digest[32];
-	sha256_final(&s, digest);
 	if (rc == 1)
-		sha256_hex(digest, key);
+		key_finish(&s, key);
 	return rc;
 }
 
 int stage_key_customize(const struct recipe *r, const char *base_key, char key[65])
 {
-	uint8_t part[32], digest[32];
-	char part_hex[65];
-	if (recipe_part_digest(r, RECIPE_PART_CUSTOMIZE, part) < 0)
-		return -1;
-	sha256_hex(part, part_hex);
 	struct sha256 s;
-	sha256_init(&s);
-	add_field(&s, "stage", "customize");
-	add_field(&s, "base", base_key);
-	add_field(&s, "recipe", part_hex);
-	sha256_final(&s, digest);
-	sha256_hex(digest, key);
+	if (key_start(&s, r, RECIPE_PART_CUSTOMIZE, "customize", "base", base_key) < 0)
+		return -1;
+	key_finish(&s, key);
 	return 0;
 }

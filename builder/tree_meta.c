@@ -11,6 +11,7 @@
 #include "builder/tree_meta.h"
 
 #include "builder/imgroot.h"
+#include "util/io.h"
 #include "util/diag.h"
 #include "util/strbuf.h"
 
@@ -103,44 +104,12 @@ static void record_entry(struct collector *c, const char *rel, const struct stat
 	c->order++;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The entry names of an open directory, sorted; NULL on error. */
-static char **sorted_names(int dfd, size_t *n)
-{
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	char **names = NULL;
-	size_t cap = 0;
-	*n = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*n == cap)
-			names = xrealloc(names, (cap = cap ? 2 * cap : 32) * sizeof *names);
-		names[(*n)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*n)
-		qsort(names, *n, sizeof *names, cmp_names);
-	return names ? names : xcalloc(1, sizeof *names);
-}
-
 static int walk_dir(struct collector *c, int dfd, const char *rel, int depth)
 {
 	if (depth > MAX_DEPTH)
 		return error("%s: directories nested too deep", rel);
 	size_t n;
-	char **names = sorted_names(dfd, &n);
+	char **names = dir_names_at(dfd, &n);
 	if (!names)
 		return error_errno("cannot list %s", *rel ? rel : "/");
 	int rc = 0;
@@ -161,9 +130,8 @@ static int walk_dir(struct collector *c, int dfd, const char *rel, int depth)
 			}
 		}
 		free(child);
-		free(names[i]);
 	}
-	free(names);
+	free_names(names, n);
 	return rc;
 }
 

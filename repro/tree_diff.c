@@ -180,36 +180,10 @@ static void report_entry(struct walk *w, const char *path, const char *what)
 	strbuf_addc(w->report, '\n');
 }
 
-static char **names_of(int dfd, size_t *n)
-{
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	char **v = NULL;
-	*n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		v = xrealloc(v, (*n + 1) * sizeof *v);
-		v[(*n)++] = xstrdup(de->d_name);
-	}
-	if (d)
-		closedir(d);
-	else if (fd >= 0)
-		close(fd);
-	return v;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static void walk(struct walk *w, int da, int db, const char *rel, int depth)
 {
-	size_t na, nb, i = 0, j = 0;
-	char **va = names_of(da, &na), **vb = names_of(db, &nb);
-	if (na)
-		qsort(va, na, sizeof *va, cmp_str);
-	if (nb)
-		qsort(vb, nb, sizeof *vb, cmp_str);
+	size_t na = 0, nb = 0, i = 0, j = 0;
+	char **va = dir_names_at(da, &na), **vb = dir_names_at(db, &nb);
 	while (i < na || j < nb) {
 		int c = i >= na ? 1 : j >= nb ? -1 : strcmp(va[i], vb[j]);
 		char *path = xasprintf("%s/%s", rel, c <= 0 ? va[i] : vb[j]);
@@ -241,12 +215,8 @@ static void walk(struct walk *w, int da, int db, const char *rel, int depth)
 		if (c >= 0)
 			j++;
 	}
-	for (size_t k = 0; k < na; k++)
-		free(va[k]);
-	for (size_t k = 0; k < nb; k++)
-		free(vb[k]);
-	free(va);
-	free(vb);
+	free_names(va, na);
+	free_names(vb, nb);
 }
 
 int repro_compare_trees(const char *a, const char *b, size_t max, struct strbuf *report)
