@@ -10,7 +10,7 @@
 
 PREFIX    ?= /usr/local
 CC        ?= gcc
-PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs libxml-2.0
+PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs ext2fs com_err libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -158,4 +158,4 @@ install: all
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/bench -prune -o -name '*.d' -type f -print 2>/dev/null)

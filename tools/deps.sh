@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
-libyaml-dev libarchive-dev zlib1g-dev libzstd-dev libdeflate-dev libostree-dev libguestfs-dev
+libyaml-dev libarchive-dev zlib1g-dev libzstd-dev libdeflate-dev libostree-dev libguestfs-dev libext2fs-dev
 e2fsprogs dosfstools mtools fdisk syslinux syslinux-common systemd-boot-efi ovmf
 qemu-system-x86 qemu-utils mmdebstrap busybox-static cpio xz-utils kmod
 libxml2-dev libxml2-utils acpica-tools rsync gnupg curl ca-certificates time python3
