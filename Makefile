@@ -10,7 +10,7 @@
 
 PREFIX    ?= /usr/local
 CC        ?= gcc
-PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs libxml-2.0
+PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs ext2fs com_err libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -22,7 +22,7 @@ DEFS      := -DAPKG_VERSION='"$(VERSION)"'
 
 # Host-side library code: everything but the guest-side programs. The probe's
 # checks-file format is shared: the builder writes what the probe reads.
-LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c \
+LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c repro/*.c \
 		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c))
 CLI_SRCS  := $(wildcard cli/*.c)
 INIT_SRCS := $(wildcard initramfs/init.c)
@@ -158,4 +158,4 @@ install: all
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/bench -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -35,6 +35,7 @@ void manifest_init(struct manifest *m, const struct recipe *r)
 	strbuf_init(&m->sums);
 	strbuf_init(&m->kernel);
 	strbuf_init(&m->disk);
+	strbuf_init(&m->ostree);
 }
 
 void manifest_release(struct manifest *m)
@@ -43,6 +44,7 @@ void manifest_release(struct manifest *m)
 	strbuf_release(&m->sums);
 	strbuf_release(&m->kernel);
 	strbuf_release(&m->disk);
+	strbuf_release(&m->ostree);
 	for (size_t i = 0; i < m->n_initramfs_modules; i++)
 		free(m->initramfs_modules[i]);
 	free(m->initramfs_modules);
@@ -125,6 +127,19 @@ static int add_sum(struct manifest *m, const char *name, const char *path, char 
 	return 0;
 }
 
+void manifest_set_ostree(struct manifest *m, const char *ref, const char *commit, const char *parent, int delta)
+{
+	strbuf_reset(&m->ostree);
+	strbuf_adds(&m->ostree, "{\"repo\": \"ostree\", \"ref\": ");
+	strbuf_add_json_str(&m->ostree, ref);
+	strbuf_addf(&m->ostree, ", \"commit\": \"%s\", \"parent\": ", commit);
+	if (parent && *parent)
+		strbuf_addf(&m->ostree, "\"%s\"", parent);
+	else
+		strbuf_adds(&m->ostree, "null");
+	strbuf_addf(&m->ostree, ", \"static_delta\": %s}", delta ? "true" : "false");
+}
+
 int manifest_add_artifact(struct manifest *m, const char *name, const char *format, const char *path)
 {
 	char hex[65];
@@ -204,12 +219,13 @@ int manifest_write(struct manifest *m, const char *dir)
 	strbuf_adds(&j, ",\n  \"description\": ");
 	strbuf_add_json_str(&j, r->description ? r->description : "");
 	strbuf_adds(&j, ",\n  \"recipe\": ");
-	char *abs = realpath(r->path, NULL);
-	strbuf_add_json_str(&j, abs ? abs : r->path);
-	free(abs);
+	/* Its name only: where the checkout lives must not change the bytes. */
+	const char *slash = strrchr(r->path, '/');
+	strbuf_add_json_str(&j, slash ? slash + 1 : r->path);
 	strbuf_addf(&j, ",\n  \"recipe_hash\": \"%s\",\n  \"epoch\": %llu,\n  \"base\": ", r->hash,
 		    (unsigned long long)r->epoch);
-	strbuf_add_json_str(&j, r->base.kind == BASE_DEBIAN ? "debian" : r->base.kind == BASE_BUSYBOX ? "busybox" : "tarball");
+	static const char *const base_names[] = {"debian", "busybox", "tarball", "ostree"}; /* enum base_kind */
+	strbuf_add_json_str(&j, base_names[r->base.kind]);
 	strbuf_adds(&j, ",\n  \"tools\": ");
 	tools_json(&j, r);
 	strbuf_adds(&j, ",\n  \"kernel\": ");
@@ -227,7 +243,10 @@ int manifest_write(struct manifest *m, const char *dir)
 	/* the names the probe reports the checks under: apkg test expects each one */
 	strbuf_addf(&j, "],\n  \"check_deadline\": %d,\n  \"checks\": ", r->check_deadline_s);
 	probe_check_names_json(r, &j);
-	strbuf_addf(&j, ",\n  \"artifacts\": [%s\n  ],\n  \"validation\": []\n}\n", m->artifacts.buf);
+	strbuf_addf(&j, ",\n  \"artifacts\": [%s\n  ],\n", m->artifacts.buf);
+	if (m->ostree.len)
+		strbuf_addf(&j, "  \"ostree\": %s,\n", m->ostree.buf);
+	strbuf_adds(&j, "  \"validation\": []\n}\n");
 	char *mp = path_join(dir, "manifest.json"), *sp = path_join(dir, "SHA256SUMS");
 	int rc = write_file_atomic(mp, j.buf, j.len, 0644);
 	rc = rc ? rc : write_file_atomic(sp, m->sums.buf, m->sums.len, 0644);

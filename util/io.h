@@ -36,6 +36,12 @@ int rm_rf(const char *path);
 int rm_rf_at(int dirfd, const char *name);
 /* Copies a regular file, preserving holes. */
 int copy_file_sparse(const char *src, const char *dst, mode_t mode);
+/* The entry names of the open directory dirfd (which it does not close or
+ * move), "." and ".." left out, sorted with strcmp (the same order on any
+ * file system and in any locale). NULL with errno set on errors; free with
+ * free_names(). */
+char **dir_names_at(int dirfd, size_t *n);
+void free_names(char **names, size_t n);
 int path_exists(const char *path);
 int is_dir(const char *path);
 /* Joins a and b with one '/'. Caller frees. */
