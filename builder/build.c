@@ -12,9 +12,12 @@
 #include "builder/rootfs.h"
 #include "builder/rootfs_busybox.h"
 #include "formats/extents.h"
+#include "formats/meta.h"
+#include "formats/ova/lint.h"
 #include "formats/writer.h"
 #include "initramfs/initramfs.h"
 #include "kernel/kernel.h"
+#include "publish/sbom.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/progress.h"
@@ -111,10 +114,8 @@ static int build_kernel(struct build_ctx *c)
 	if (c->r->base.kind == BASE_DEBIAN) {
 		r = kernel_find_in_root(c->rootdir, &c->kernel);
 	} else {
-		char *dest = path_join(c->scratch, "kernel");
 		char *cache = c->o->cache_dir ? path_join(c->o->cache_dir, "debs") : NULL;
-		r = kernel_fetch(c->r->kernel.package, cache, dest, &c->kernel);
-		free(dest);
+		r = kernel_fetch(c->r->kernel.package, cache, &c->kernel);
 		free(cache);
 	}
 	c->have_kernel = r == 0;
@@ -144,6 +145,50 @@ static int build_initramfs(struct build_ctx *c, char **initrd_out)
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total) { progress_update(ctx, done, total); }
 
+static int has_target(const struct recipe *r, const char *prefix)
+{
+	for (size_t i = 0; i < r->targets.n; i++)
+		if (!strncmp(r->targets.items[i], prefix, strlen(prefix)))
+			return 1;
+	return 0;
+}
+
+/* What the OVA's descriptor says about the machine: from the recipe, with the
+ * OVF profile of the product the recipe targets (VMware first, as its
+ * importers are the strictest). */
+static void fill_meta(const struct recipe *r, struct appliance_meta *m)
+{
+	memset(m, 0, sizeof *m);
+	m->name = r->name;
+	m->version = r->version;
+	m->description = r->description;
+	m->cpus = (unsigned)r->hardware.cpus;
+	m->memory = r->hardware.memory;
+	m->nic = r->hardware.nic;
+	m->firmware = r->disk.boot == BOOT_BIOS ? FIRMWARE_BIOS : r->disk.boot == BOOT_UEFI ? FIRMWARE_EFI : FIRMWARE_ANY;
+	m->os = r->base.kind == BASE_DEBIAN ? "debian" : "linux";
+	m->ova_profile = has_target(r, "vmware") ? "vmware" : has_target(r, "virtualbox") ? "virtualbox" : "generic";
+}
+
+/* Every OVA apkg writes passes its own linter for the profile it was made for. */
+static int lint_ova(const char *path, const char *profile)
+{
+	unsigned products;
+	struct lint_report rep;
+	if (lint_profile_products(profile, &products) < 0)
+		products = PRODUCT_ALL;
+	memset(&rep, 0, sizeof rep);
+	if (ova_lint_file(path, products, &rep) < 0)
+		return -1;
+	int rc = 0;
+	if (rep.errors || rep.warnings)
+		lint_report_print(&rep, stderr, path, 0);
+	if (rep.errors)
+		rc = error("the OVA fails its lint (%u errors): not shipping it", rep.errors);
+	lint_report_release(&rep);
+	return rc;
+}
+
 static int write_formats(struct build_ctx *c, struct disk_image *img)
 {
 	const struct recipe *r = c->r;
@@ -156,13 +201,17 @@ static int write_formats(struct build_ctx *c, struct disk_image *img)
 				     image_format_names());
 		char *name = artifact_name(r, fmts[i]);
 		char *path = path_join(c->staging, name);
+		struct appliance_meta meta;
+		fill_meta(r, &meta);
 		struct image_options opt = {.virtual_size = img->size, .threads = c->o->threads, .epoch = r->epoch,
-					    .seed = r->hash};
+					    .seed = r->hash, .meta = &meta};
 		struct image_writer *w = image_writer_open(f, path, &opt);
 		int rc = w ? extents_stream(&img->layout, w, on_progress, (void *)f->name) : -1;
 		progress_done();
 		if (w)
 			rc = rc ? (image_writer_abort(w), -1) : image_writer_finish(w);
+		if (rc == 0 && !strcmp(f->name, "ova"))
+			rc = lint_ova(path, meta.ova_profile);
 		if (rc == 0)
 			manifest_add_artifact(&c->m, name, f->name, path);
 		free(name);
@@ -216,6 +265,22 @@ static int publish_outdir(struct build_ctx *c, const char *outdir)
 	return 0; /* the old output is now at c->staging and goes with the scratch */
 }
 
+/* OUTDIR/<name>-<version>.spdx.json, while the root filesystem still exists
+ * (publish/sbom.h). A downloaded kernel is named by its resolved package;
+ * a debian base's kernel is in the image's dpkg database already. */
+static int write_sbom(struct build_ctx *c)
+{
+	const struct recipe *r = c->r;
+	char *path = xasprintf("%s/%s-%s.spdx.json", c->staging, r->name, r->version);
+	char *package = c->have_kernel && r->base.kind != BASE_DEBIAN ? xasprintf("linux-image-%s", c->kernel.release)
+								      : NULL;
+	struct sbom_kernel k = {.package = package, .release = c->have_kernel ? c->kernel.release : NULL};
+	int rc = sbom_write_spdx(c->rootdir, r, &k, path);
+	free(package);
+	free(path);
+	return rc;
+}
+
 static int run_pipeline(struct build_ctx *c, const char *outdir)
 {
 	const struct recipe *r = c->r;
@@ -241,7 +306,7 @@ static int run_pipeline(struct build_ctx *c, const char *outdir)
 	if (rc)
 		return -1;
 	stage_end(c);
-	if (manifest_write(&c->m, c->staging) < 0)
+	if (write_sbom(c) < 0 || manifest_write(&c->m, c->staging) < 0)
 		return -1;
 	return publish_outdir(c, outdir);
 }

@@ -182,16 +182,20 @@ static void tools_json(struct strbuf *out, const struct recipe *r)
 int manifest_write(struct manifest *m, const char *dir)
 {
 	const struct recipe *r = m->r;
-	const char *extra[] = {"vmlinuz", "initrd.img"};
-	for (size_t i = 0; i < 2; i++) {
+	char *sbom = xasprintf("%s-%s.spdx.json", r->name, r->version);
+	const char *extra[] = {"vmlinuz", "initrd.img", sbom};
+	for (size_t i = 0; i < 3; i++) {
 		char *p = path_join(dir, extra[i]);
 		char hex[65];
 		unsigned long long size;
 		int rc = add_sum(m, extra[i], p, hex, &size);
 		free(p);
-		if (rc < 0)
+		if (rc < 0) {
+			free(sbom);
 			return -1;
+		}
 	}
+	free(sbom);
 	struct strbuf j = STRBUF_INIT;
 	strbuf_adds(&j, "{\n  \"apkg_manifest\": 1,\n  \"name\": ");
 	strbuf_add_json_str(&j, r->name);

@@ -31,7 +31,7 @@ void manifest_set_kernel(struct manifest *m, const struct recipe *r, const struc
 void manifest_set_disk(struct manifest *m, const struct disk_image *img);
 /* Hashes the file and records it. */
 int manifest_add_artifact(struct manifest *m, const char *name, const char *format, const char *path);
-/* Writes manifest.json and SHA256SUMS (artifacts, vmlinuz, initrd.img) into dir. */
+/* Writes manifest.json and SHA256SUMS (artifacts, vmlinuz, initrd.img, the SPDX SBOM) into dir. */
 int manifest_write(struct manifest *m, const char *dir);
 
 /* Drivers whose state the manifest records, for the boot targets' checks:

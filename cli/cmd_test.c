@@ -20,10 +20,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: apkg test RECIPE|OUTDIR [--target LIST] [--junit FILE] [--json] [-j N] [--deadline S] [--strict]\n"
+		"                              [--require-kvm]\n"
 		"\n"
 		"Boots each artifact in OUTDIR (what 'apkg build' wrote; for a RECIPE, its default\n"
-		"output directory out/<name>-<version>) on each target under QEMU, runs the\n"
-		"recipe's checks inside the guest and reports pass, fail or skip.\n"
+		"output directory out/<name>-<version>) on each target under QEMU (the vmm target:\n"
+		"apkg's own micro-VMM, where hardware virtualization exists), runs the recipe's\n"
+		"checks inside the guest and reports pass, fail or skip.\n"
 		"\n"
 		"  --target LIST   comma-separated targets (default: the recipe's targets)\n"
 		"  --junit FILE    write JUnit XML (one testcase per artifact x target x check)\n"
@@ -31,6 +33,7 @@ static void usage(FILE *f)
 		"  -j N            boots in parallel (default: the number of CPUs)\n"
 		"  --deadline S    seconds each boot may take (default: the recipe's check_deadline)\n"
 		"  --strict        a skipped target counts as a failure\n"
+		"  --require-kvm   the vmm target fails (not skips) without hardware virtualization\n"
 		"\n"
 		"targets: %s\n"
 		"exit codes: 0 all passed or skipped, 1 something failed, 2 usage error, 3 QEMU or OVMF missing\n",
@@ -61,6 +64,8 @@ static int parse_args(int argc, char **argv, struct validate_opts *o, const char
 			o->json = 1;
 		else if (!strcmp(a, "--strict"))
 			o->strict = 1;
+		else if (!strcmp(a, "--require-kvm"))
+			o->require_kvm = 1;
 		else if (!strcmp(a, "-j") || !strcmp(a, "--deadline")) {
 			if (positive(a, val, a[1] == 'j' ? &o->jobs : &o->deadline_s) < 0)
 				return -1;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct appliance_meta;
+
 enum image_compress { COMPRESS_NONE, COMPRESS_ZLIB, COMPRESS_ZSTD };
 
 struct image_options {
@@ -27,6 +29,8 @@ struct image_options {
 	uint64_t epoch;             /* timestamps inside the format */
 	const char *seed;           /* derives any id the format stores (UUIDs, CIDs) */
 	const char *subformat;      /* format-specific variant (vmdk: streamOptimized|monolithicSparse) */
+	const char *adapter_type;   /* vmdk: ddb.adapterType ide|buslogic|lsilogic|legacyESX; NULL = lsilogic */
+	const struct appliance_meta *meta; /* formats/meta.h: the machine an OVA describes; NULL = defaults */
 	int no_sync;                /* 1: skip the fsync before the final rename (as qemu-img convert and
 				       cp do); the default (0) makes the image durable before it appears */
 };

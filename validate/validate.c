@@ -12,6 +12,7 @@
 #include "validate/manifest.h"
 #include "validate/report.h"
 #include "validate/targets.h"
+#include "validate/vmm_target.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -101,7 +102,7 @@ static int find_tools(struct run *run)
 {
 	int need_qemu = 0, need_ovmf = 0;
 	for (size_t i = 0; i < run->n_jobs; i++) {
-		need_qemu |= !run->jobs[i].target->skip;
+		need_qemu |= !run->jobs[i].target->skip && !TARGET_IS_VMM(run->jobs[i].target);
 		need_ovmf |= !run->jobs[i].target->skip && run->jobs[i].target->uefi;
 	}
 	if (need_qemu && !(run->qemu = which(QEMU))) {
@@ -121,7 +122,7 @@ static char *firmware_mismatch(const struct manifest *m, const struct target *t)
 {
 	if (t->uefi && !strcmp(m->boot, "bios"))
 		return xasprintf("%s boots with UEFI but the image was built with disk.boot: bios", t->name);
-	if (!t->uefi && t->disk != DISK_NONE && !strcmp(m->boot, "uefi"))
+	if (!t->uefi && t->disk != DISK_NONE && !TARGET_IS_VMM(t) && !strcmp(m->boot, "uefi"))
 		return xasprintf("%s boots with BIOS but the image was built with disk.boot: uefi", t->name);
 	return NULL;
 }
@@ -166,6 +167,12 @@ static void plan_one(struct run *run, struct job *j)
 	char *why = NULL;
 	if (t->skip) {
 		set_reason(r, RESULT_SKIP, xstrdup(t->skip));
+		return;
+	}
+	char hw[256];
+	if (TARGET_IS_VMM(t) && !vmm_target_usable(hw, sizeof hw)) {
+		set_reason(r, run->o->require_kvm ? RESULT_FAIL : RESULT_SKIP,
+			   xasprintf("no hardware virtualization for the micro-VMM: %s", hw));
 		return;
 	}
 	if ((why = firmware_mismatch(&run->m, t))) {
@@ -257,8 +264,32 @@ static void check_hashes_after(struct run *run, char (*before)[65])
 	free(after);
 }
 
+/* The vmm target: the check flag goes on the kernel command line (no fw_cfg). */
+static void boot_vmm_job(struct run *run, struct job *j, struct target_result *r)
+{
+	char *check = xasprintf("apkg.check=1 apkg.deadline=%d", run->deadline_s);
+	struct vmm_target_run vr = {j->art.boot_path, check, run->deadline_s, run->m.memory, run->m.cpus};
+	struct boot_outcome o;
+	char *why = NULL;
+	if (vmm_target_boot(&vr, &o, &why) < 0) {
+		set_reason(r, RESULT_FAIL, why);
+		add_unrun_checks(run, r);
+	} else {
+		struct expected_checks want = {run->m.checks, run->m.n_checks, run->m.checks_count};
+		boot_judge(&o, run->deadline_s, &want, r);
+		if (r->status == RESULT_FAIL && !o.console.got_result && o.qemu_stderr)
+			set_reason(r, RESULT_FAIL, xstrdup(o.qemu_stderr));
+		boot_outcome_free(&o);
+	}
+	free(check);
+}
+
 static void boot_job(struct run *run, struct job *j, size_t index)
 {
+	if (TARGET_IS_VMM(j->target)) {
+		boot_vmm_job(run, j, &run->report.results[j->result]);
+		return;
+	}
 	struct target_result *r = &run->report.results[j->result];
 	char *work = xasprintf("%s/%zu-%s", run->scratch, index, j->target->name);
 	char *vars = xasprintf("%s/OVMF_VARS.fd", work);

@@ -1,0 +1,47 @@
+#!/bin/bash
+# tests/integration/build_debian_web.sh: recipes/debian-web.yaml (bookworm minbase, nginx-light, a
+# site from files/site/, a user with an SSH key) builds, is clean by fsck, carries its files
+# exactly (debugfs), has no identity baked in, and boots under QEMU TCG + OVMF to systemd's
+# multi-user target with nginx serving the page: `apkg test` runs the in-guest probe, whose
+# http check fetches http://127.0.0.1/ from inside the guest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+T=$(mktemp -d /tmp/apkg-it-dw.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+if ! ./bin/apkg build recipes/debian-web.yaml -o "$T/out" --no-test > "$T/build.log" 2>&1; then
+	cat "$T/build.log"
+	if grep -qE "Temporary failure resolving|Could not resolve|Failed to fetch" "$T/build.log"; then
+		echo "SKIP: the Debian mirror is unreachable"; exit 77
+	fi
+	fail "build"
+fi
+grep -E ": [0-9.]+ s$|^built" "$T/build.log"
+img="$T/out/debian-web-1.0.0.qcow2"
+qemu-img check "$img" > /dev/null || fail "qemu-img check"
+qemu-img convert -O raw "$img" "$T/disk.raw"
+python3 - "$T/disk.raw" "$T" <<'PY'
+import json, subprocess, sys
+g = json.loads(subprocess.check_output(["sfdisk", "--json", sys.argv[1]]))["partitiontable"]
+p = g["partitions"]
+assert len(p) == 2 and p[1]["type"] == "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709", p
+open(sys.argv[2] + "/root.range", "w").write("%d %d\n" % (p[1]["start"], p[1]["size"]))
+PY
+read -r start size < "$T/root.range"
+dd if="$T/disk.raw" of="$T/root.img" bs=512 skip="$start" count="$size" conv=sparse status=none
+fsck.ext4 -fn "$T/root.img" > "$T/fsck.log" 2>&1 || { cat "$T/fsck.log"; fail "fsck.ext4"; }
+dbg() { debugfs -R "$1" "$T/root.img" 2>/dev/null; }
+dbg "cat /var/www/html/index.html" | cmp -s - recipes/files/site/index.html || fail "index.html differs"
+dbg "stat /var/www/html/index.html" | grep -q "Mode:  0644" || fail "index.html mode"
+dbg "cat /etc/passwd" | grep -q "^admin:x:1000:" || fail "admin user"
+dbg "stat /home/admin/.ssh/authorized_keys" | grep -Eq "User: +1000 " || fail "authorized_keys owner"
+[ -z "$(dbg "cat /etc/machine-id")" ] || fail "machine-id is not empty"
+dbg "ls -l /etc/ssh" | grep -q "ssh_host_" && fail "SSH host keys baked into the image"
+dbg "ls -l /etc/systemd/system/multi-user.target.wants" | grep -q nginx.service || fail "nginx not enabled"
+
+./bin/apkg test "$T/out" --target qemu-uefi --junit "$T/junit.xml" > "$T/test.log" 2>&1 || { cat "$T/test.log"; fail "apkg test"; }
+cat "$T/test.log"
+grep -q "PASS .*qemu-uefi.*3/3 checks" "$T/test.log" || fail "checks did not all pass"
+xmllint --noout "$T/junit.xml" || fail "junit"
+echo ok
