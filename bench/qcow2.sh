@@ -10,9 +10,13 @@
 # (markdown, also saved to build/bench/qcow2.md).
 #
 #   RUNS=5 bench/qcow2.sh            APKG_BENCH_INPUT=img.raw to use another input
+#   BENCH_NICE=-10 bench/qcow2.sh    run both tools at that nice level (root), so that
+#                                    other jobs on a shared machine disturb them less
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
+NICE=()
+[ -n "${BENCH_NICE:-}" ] && NICE=(nice -n "$BENCH_NICE")
 dir=build/bench
 input=${APKG_BENCH_INPUT:-$dir/debian-2g.raw}
 apkg=bin/apkg
@@ -32,7 +36,7 @@ cat "$input" >/dev/null # warm the page cache for both tools
 report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
-	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}."
 	echo
 	echo "| mode | qemu-img wall (cpu) s | apkg wall (cpu) s | speed-up | qemu-img size | apkg size | size |"
 	echo "|---|---|---|---|---|---|---|"

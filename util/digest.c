@@ -8,10 +8,32 @@
 #define ROL32(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
 #define ROR64(x, n) (((x) >> (n)) | ((x) << (64 - (n))))
 
+/* Feeds data to a block function through a partial-block buffer of bs bytes. */
+static void absorb(uint8_t *buf, size_t *fill, size_t bs, const uint8_t *p, size_t len,
+		   void (*block)(void *state, const uint8_t *p), void *state)
+{
+	if (*fill) {
+		size_t take = bs - *fill < len ? bs - *fill : len;
+		memcpy(buf + *fill, p, take);
+		*fill += take;
+		p += take;
+		len -= take;
+		if (*fill < bs)
+			return;
+		block(state, buf);
+		*fill = 0;
+	}
+	for (; len >= bs; p += bs, len -= bs)
+		block(state, p);
+	memcpy(buf, p, len);
+	*fill = len;
+}
+
 /* ---- SHA-1 ---- */
 
-static void sha1_block(struct sha1 *s, const uint8_t *p)
+static void sha1_block(void *state, const uint8_t *p)
 {
+	struct sha1 *s = state;
 	uint32_t w[80];
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -52,23 +74,8 @@ void sha1_init(struct sha1 *s)
 
 void sha1_update(struct sha1 *s, const void *data, size_t len)
 {
-	const uint8_t *p = data;
 	s->len += len;
-	if (s->fill) {
-		size_t take = 64 - s->fill < len ? 64 - s->fill : len;
-		memcpy(s->buf + s->fill, p, take);
-		s->fill += take;
-		p += take;
-		len -= take;
-		if (s->fill < 64)
-			return;
-		sha1_block(s, s->buf);
-		s->fill = 0;
-	}
-	for (; len >= 64; p += 64, len -= 64)
-		sha1_block(s, p);
-	memcpy(s->buf, p, len);
-	s->fill = len;
+	absorb(s->buf, &s->fill, 64, data, len, sha1_block, s);
 }
 
 void sha1_final(struct sha1 *s, uint8_t out[20])
@@ -110,8 +117,9 @@ static const uint64_t K512[80] = {
 	0x28db77f523047d84ull, 0x32caab7b40c72493ull, 0x3c9ebe0a15c9bebcull, 0x431d67c49c100d4cull,
 	0x4cc5d4becb3e42b6ull, 0x597f299cfc657e2aull, 0x5fcb6fab3ad6faecull, 0x6c44198c4a475817ull};
 
-static void sha512_block(struct sha512 *s, const uint8_t *p)
+static void sha512_block(void *state, const uint8_t *p)
 {
+	struct sha512 *s = state;
 	uint64_t w[80];
 	for (int i = 0; i < 16; i++) {
 		w[i] = 0;
@@ -159,23 +167,8 @@ void sha512_init(struct sha512 *s)
 
 void sha512_update(struct sha512 *s, const void *data, size_t len)
 {
-	const uint8_t *p = data;
 	s->len += len;
-	if (s->fill) {
-		size_t take = 128 - s->fill < len ? 128 - s->fill : len;
-		memcpy(s->buf + s->fill, p, take);
-		s->fill += take;
-		p += take;
-		len -= take;
-		if (s->fill < 128)
-			return;
-		sha512_block(s, s->buf);
-		s->fill = 0;
-	}
-	for (; len >= 128; p += 128, len -= 128)
-		sha512_block(s, p);
-	memcpy(s->buf, p, len);
-	s->fill = len;
+	absorb(s->buf, &s->fill, 128, data, len, sha512_block, s);
 }
 
 void sha512_final(struct sha512 *s, uint8_t out[64])

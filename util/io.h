@@ -50,5 +50,9 @@ char *find_libexec(const char *name);
 void cleanup_register(const char *path);
 void cleanup_unregister(const char *path);
 void cleanup_install_signal_handlers(void);
+/* Child process groups to stop (SIGTERM, then SIGKILL after 2 s) on those signals,
+ * before the scratch is removed. util/run.c registers every tool it runs. */
+void cleanup_child_begin(pid_t pgid);
+void cleanup_child_end(pid_t pgid);
 
 #endif

@@ -2,6 +2,7 @@
 #include "util/run.h"
 
 #include "util/diag.h"
+#include "util/io.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -85,6 +86,8 @@ int run_argv(const char *const *argv, const struct run_opts *o)
 		return error_errno("fork");
 	if (pid == 0)
 		child_exec(argv, o, capture ? pipefd[1] : devnull, parent);
+	setpgid(pid, pid); /* also here: the child may not have run yet when a signal comes */
+	cleanup_child_begin(pid);
 	if (devnull >= 0)
 		close(devnull);
 	time_t deadline = o && o->timeout_s ? time(NULL) + o->timeout_s : 0;
@@ -120,8 +123,10 @@ int run_argv(const char *const *argv, const struct run_opts *o)
 		pid_t w = deadline && !timed_out ? waitpid(pid, &status, WNOHANG) : waitpid(pid, &status, 0);
 		if (w == pid)
 			break;
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno != EINTR) {
+			cleanup_child_end(pid);
 			return error_errno("waitpid");
+		}
 		if (w == 0) {
 			if (time(NULL) >= deadline)
 				timed_out = 1;
@@ -129,6 +134,7 @@ int run_argv(const char *const *argv, const struct run_opts *o)
 				usleep(20000);
 		}
 	}
+	cleanup_child_end(pid);
 	if (timed_out)
 		return error("%s: timed out after %u s", argv[0], o->timeout_s);
 	if (WIFEXITED(status))

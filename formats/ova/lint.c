@@ -47,6 +47,11 @@ void lint_add(struct lint_report *r, enum lint_severity sev, const char *rule, u
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
+	/* Messages quote names and text from the OVA: no control characters
+	 * (terminal escapes) get through to the output. */
+	for (size_t i = 0; i < sb.len; i++)
+		if ((unsigned char)sb.buf[i] < 0x20 || sb.buf[i] == 0x7f)
+			sb.buf[i] = '?';
 	r->items[r->n++] = (struct lint_finding){sev, rule, p, strbuf_detach(&sb)};
 	if (sev == LINT_ERROR)
 		r->errors++;
@@ -313,7 +318,12 @@ static int read_member(struct lint_ctx *c, struct archive *a, struct lint_member
 		if (want[i])
 			digest_init(&d[i], (enum digest_alg)i);
 	struct vmdk_check *vc = ends_with(m->name, ".vmdk") ? vmdk_check_new(vmdk_report, c) : NULL;
-	struct strbuf *keep = m->kind == MEMBER_OVF ? &c->ovf_text : m->kind == MEMBER_MF ? &c->mf_text : NULL;
+	/* Only the first descriptor and manifest count (a second one is reported as out of order). */
+	struct strbuf *keep = m->kind == MEMBER_OVF && !c->seen_ovf ? &c->ovf_text
+			      : m->kind == MEMBER_MF && !c->seen_mf ? &c->mf_text
+								    : NULL;
+	c->seen_ovf |= m->kind == MEMBER_OVF;
+	c->seen_mf |= m->kind == MEMBER_MF;
 	size_t keep_max = m->kind == MEMBER_OVF ? MAX_OVF_BYTES : MAX_MF_BYTES;
 	int too_big = 0, rc = 0;
 	c->current = m->name;

@@ -37,6 +37,7 @@ struct lint_ctx {
 	struct manifest_entry *mf;
 	size_t n_mf;
 	int mf_parsed;
+	int seen_ovf, seen_mf;          /* a descriptor / manifest member was read */
 	char **ref_hrefs;               /* References/File hrefs, in order (lint_ovf.c) */
 	size_t n_refs;
 };

@@ -299,22 +299,19 @@ static int ova_finish(struct image_writer *w)
 	manifest_line(&mf, o->manifest_alg, ovf_name, ovf_hex);
 	manifest_line(&mf, o->manifest_alg, o->disk_name, disk_hex);
 
-	char *tmp = NULL;
-	int fd = create_temp_beside(w->path, &tmp), rc = -1;
-	if (fd >= 0) {
-		cleanup_register(tmp);
-		rc = fchmod(fd, 0644) < 0 ? error_errno("chmod %s", tmp) : 0;
-		if (rc == 0)
-			rc = write_tar(o, fd, ovf_name, &ovf, mf_name, &mf, disk_size, w->opt.epoch);
-		if (rc == 0)
-			rc = self_lint(o, tmp, w->path);
-		if (rc == 0)
-			rc = commit_temp_ex(fd, tmp, w->path, !w->opt.no_sync);
-		else
-			close(fd), unlink(tmp);
-		cleanup_unregister(tmp);
-		free(tmp);
-	}
+	struct image_output out;
+	int rc = image_output_open(w, &out);
+	if (rc == 0)
+		rc = write_tar(o, out.fd, ovf_name, &ovf, mf_name, &mf, disk_size, w->opt.epoch);
+	off_t end = rc == 0 ? lseek(out.fd, 0, SEEK_END) : -1;
+	if (rc == 0 && end < 0)
+		rc = error_errno("ova: %s", out.tmp);
+	if (rc == 0)
+		rc = self_lint(o, out.tmp, w->path);
+	if (rc == 0)
+		rc = image_output_commit(w, &out, (uint64_t)end);
+	else
+		image_output_discard(&out);
 	free(ovf_name);
 	free(mf_name);
 	strbuf_release(&ovf);

@@ -62,8 +62,7 @@ enum {
 };
 
 struct vdiw {
-	int fd;
-	char *tmp;
+	struct image_output out;
 	uint64_t size;
 	uint32_t blocks;
 	uint32_t allocated;
@@ -82,7 +81,7 @@ static int emit_block(void *arg, uint64_t block, const unsigned char *data)
 	d->map[block] = d->allocated;
 	uint64_t off = d->off_data + (uint64_t)d->allocated * BLOCK_SIZE;
 	d->allocated++;
-	return pwrite_all(d->fd, data, BLOCK_SIZE, off);
+	return pwrite_all(d->out.fd, data, BLOCK_SIZE, off);
 }
 
 static int vdi_write_data(struct image_writer *w, uint64_t off, const void *data, size_t len)
@@ -126,20 +125,11 @@ static int vdi_finish(struct image_writer *w)
 	build_header(d, content_id_finish(&d->content), head);
 	for (uint32_t i = 0; i < d->blocks; i++)
 		put_le32(head + d->off_blocks + 4ull * i, d->map[i]);
-	int r = pwrite_all(d->fd, head, d->off_data, 0);
+	int r = pwrite_all(d->out.fd, head, d->off_data, 0);
 	free(head);
 	if (r < 0)
 		return -1;
-	if (ftruncate(d->fd, (off_t)(d->off_data + (uint64_t)d->allocated * BLOCK_SIZE)) < 0)
-		return error_errno("vdi: truncate %s", d->tmp);
-	int fd = d->fd;
-	d->fd = -1;
-	if (commit_temp_ex(fd, d->tmp, w->path, !w->opt.no_sync) < 0)
-		return -1;
-	cleanup_unregister(d->tmp);
-	free(d->tmp);
-	d->tmp = NULL;
-	return 0;
+	return image_output_commit(w, &d->out, d->off_data + (uint64_t)d->allocated * BLOCK_SIZE);
 }
 
 static void vdi_abort(struct image_writer *w);
@@ -154,7 +144,7 @@ static int vdi_open(struct image_writer *w)
 			     (unsigned long long)size);
 	struct vdiw *d = xcalloc(1, sizeof *d);
 	w->priv = d;
-	d->fd = -1;
+	d->out.fd = -1;
 	d->size = size;
 	d->blocks = (uint32_t)blocks;
 	d->map = xmalloc((blocks ? blocks : 1) * sizeof *d->map);
@@ -169,14 +159,8 @@ static int vdi_open(struct image_writer *w)
 	}
 	block_cutter_init(&d->cut, BLOCK_SIZE, emit_block, d);
 	content_id_init(&d->content, w->opt.seed, size);
-	d->fd = create_temp_beside(w->path, &d->tmp);
-	if (d->fd < 0)
+	if (image_output_open(w, &d->out) < 0)
 		goto fail;
-	cleanup_register(d->tmp);
-	if (fchmod(d->fd, 0644) < 0) {
-		error_errno("chmod %s", d->tmp);
-		goto fail;
-	}
 	return 0;
 fail:
 	vdi_abort(w);
@@ -188,13 +172,7 @@ static void vdi_abort(struct image_writer *w)
 	struct vdiw *d = w->priv;
 	if (!d)
 		return;
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->tmp) {
-		unlink(d->tmp);
-		cleanup_unregister(d->tmp);
-		free(d->tmp);
-	}
+	image_output_discard(&d->out);
 	block_cutter_release(&d->cut);
 	free(d->map);
 	free(d);

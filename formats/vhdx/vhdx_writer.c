@@ -56,8 +56,7 @@ static const char GUID_LOGICAL_SECTOR[] = "8141BF1D-A96F-4709-BA47-F233A8FAAB5F"
 static const char GUID_PHYSICAL_SECTOR[] = "CDA348C7-445D-4471-9CC9-E9885251C556";
 
 struct vhdxw {
-	int fd;
-	char *tmp;
+	struct image_output out;
 	uint64_t size;          /* virtual size, bytes (a multiple of the logical sector) */
 	uint64_t payload_blocks;
 	uint64_t bat_entries;
@@ -97,7 +96,7 @@ static int emit_block(void *arg, uint64_t block, const unsigned char *data)
 	x->bat[bat_index(block)] = x->next_offset | BAT_PAYLOAD_FULLY_PRESENT;
 	uint64_t off = x->next_offset;
 	x->next_offset += BLOCK_SIZE;
-	return pwrite_all(x->fd, data, BLOCK_SIZE, off);
+	return pwrite_all(x->out.fd, data, BLOCK_SIZE, off);
 }
 
 static int vhdx_write_data(struct image_writer *w, uint64_t off, const void *data, size_t len)
@@ -195,20 +194,20 @@ static int write_tables(struct vhdxw *x, const char *ids)
 	build_header(ids, 2, head + 128 * KiB);
 	build_region_table(x, head + 192 * KiB);
 	build_region_table(x, head + 256 * KiB);
-	int r = pwrite_all(x->fd, head, MiB, 0);
+	int r = pwrite_all(x->out.fd, head, MiB, 0);
 	free(head);
 	if (r < 0)
 		return -1;
 	unsigned char *meta = xmalloc(METADATA_LENGTH);
 	build_metadata(x, ids, meta);
-	r = pwrite_all(x->fd, meta, METADATA_LENGTH, METADATA_OFFSET);
+	r = pwrite_all(x->out.fd, meta, METADATA_LENGTH, METADATA_OFFSET);
 	free(meta);
 	if (r < 0)
 		return -1;
 	unsigned char *bat = xcalloc(1, x->bat_length);
 	for (uint64_t i = 0; i < x->bat_entries; i++)
 		put_le64(bat + 8 * i, x->bat[i]);
-	r = pwrite_all(x->fd, bat, x->bat_length, BAT_OFFSET);
+	r = pwrite_all(x->out.fd, bat, x->bat_length, BAT_OFFSET);
 	free(bat);
 	return r;
 }
@@ -220,17 +219,7 @@ static int vhdx_finish(struct image_writer *w)
 		return -1;
 	if (write_tables(x, content_id_finish(&x->content)) < 0)
 		return -1;
-	/* The log region must exist in the file even when it is empty. */
-	if (ftruncate(x->fd, (off_t)x->next_offset) < 0)
-		return error_errno("vhdx: truncate %s", x->tmp);
-	int fd = x->fd;
-	x->fd = -1;
-	if (commit_temp_ex(fd, x->tmp, w->path, !w->opt.no_sync) < 0)
-		return -1;
-	cleanup_unregister(x->tmp);
-	free(x->tmp);
-	x->tmp = NULL;
-	return 0;
+	return image_output_commit(w, &x->out, x->next_offset);
 }
 
 static void vhdx_abort(struct image_writer *w);
@@ -243,7 +232,7 @@ static int vhdx_open(struct image_writer *w)
 		return error("vhdx: virtual size %llu is over the format's 64 TiB", (unsigned long long)size);
 	struct vhdxw *x = xcalloc(1, sizeof *x);
 	w->priv = x;
-	x->fd = -1;
+	x->out.fd = -1;
 	x->size = size;
 	x->payload_blocks = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
 	x->bat_entries = x->payload_blocks ? x->payload_blocks + (x->payload_blocks - 1) / CHUNK_RATIO : 0;
@@ -254,18 +243,11 @@ static int vhdx_open(struct image_writer *w)
 	x->next_offset = BAT_OFFSET + x->bat_length;
 	block_cutter_init(&x->cut, BLOCK_SIZE, emit_block, x);
 	content_id_init(&x->content, w->opt.seed, size);
-	x->fd = create_temp_beside(w->path, &x->tmp);
-	if (x->fd < 0)
-		goto fail;
-	cleanup_register(x->tmp);
-	if (fchmod(x->fd, 0644) < 0) {
-		error_errno("chmod %s", x->tmp);
-		goto fail;
+	if (image_output_open(w, &x->out) < 0) {
+		vhdx_abort(w);
+		return -1;
 	}
 	return 0;
-fail:
-	vhdx_abort(w);
-	return -1;
 }
 
 static void vhdx_abort(struct image_writer *w)
@@ -273,13 +255,7 @@ static void vhdx_abort(struct image_writer *w)
 	struct vhdxw *x = w->priv;
 	if (!x)
 		return;
-	if (x->fd >= 0)
-		close(x->fd);
-	if (x->tmp) {
-		unlink(x->tmp);
-		cleanup_unregister(x->tmp);
-		free(x->tmp);
-	}
+	image_output_discard(&x->out);
 	block_cutter_release(&x->cut);
 	free(x->bat);
 	free(x);

@@ -43,13 +43,13 @@
 #define DEFLATE_LEVEL 4 /* libdeflate: within 1% of qemu-img's zlib-6 size at 3.5x less CPU (bench/vmdk.sh) */
 #define POOL_BYTES (32u << 20) /* bound on in-flight compression buffers */
 #define WBUF_BYTES (1u << 20)
+#define DESCRIPTOR_SECTORS 20
 /* streamOptimized disks up to 64 TiB (ESXi's limit is 62 TB); hosted sparse ones to 2 TiB. */
 #define MAX_STREAM_CAPACITY (1ull << 37)
 #define MAX_SPARSE_CAPACITY (1ull << 32)
 
 struct vmdkw {
-	int fd;
-	char *tmp;
+	struct image_output out;
 	int stream;             /* 1: streamOptimized, 0: monolithicSparse */
 	const char *adapter;
 	char *extent_name;      /* the file name the descriptor's extent line names */
@@ -84,7 +84,7 @@ static int wbuf_flush(struct vmdkw *v)
 {
 	if (!v->wbuf_len)
 		return 0;
-	int r = pwrite_all(v->fd, v->wbuf, v->wbuf_len, v->wbuf_off);
+	int r = pwrite_all(v->out.fd, v->wbuf, v->wbuf_len, v->wbuf_off);
 	v->wbuf_len = 0;
 	return r;
 }
@@ -97,7 +97,7 @@ static int out_write(struct vmdkw *v, uint64_t off, const void *buf, size_t len)
 	if (len >= WBUF_BYTES) {
 		if (wbuf_flush(v) < 0)
 			return -1;
-		return pwrite_all(v->fd, buf, len, off);
+		return pwrite_all(v->out.fd, buf, len, off);
 	}
 	if (v->wbuf_len + len > WBUF_BYTES && wbuf_flush(v) < 0)
 		return -1;
@@ -342,14 +342,16 @@ static void build_descriptor(const struct vmdkw *v, const char *cid, const char 
 }
 
 /* The descriptor's size does not depend on the ids (fixed-width hex), so
- * its sectors can be reserved before the content is known. */
+ * its sectors can be reserved before the content is known. VMware and qemu
+ * reserve 20 sectors, and Workstation rewrites the descriptor in place
+ * (new CID, ddb.uuid) when it first writes the disk, so reserve as much. */
 static uint64_t descriptor_sectors(const struct vmdkw *v)
 {
 	struct strbuf sb = STRBUF_INIT;
 	build_descriptor(v, "00000000", "00000000000000000000000000000000", &sb);
 	uint64_t n = (sb.len + VMDK_SECTOR) / VMDK_SECTOR; /* at least one zero byte after it */
 	strbuf_release(&sb);
-	return n;
+	return n > DESCRIPTOR_SECTORS ? n : DESCRIPTOR_SECTORS;
 }
 
 static struct vmdk_header base_header(const struct vmdkw *v)
@@ -439,16 +441,7 @@ static int vmdk_finish(struct image_writer *w)
 		return -1;
 	if (write_head(v) < 0 || wbuf_flush(v) < 0)
 		return -1;
-	if (ftruncate(v->fd, (off_t)(v->next_sector * VMDK_SECTOR)) < 0)
-		return error_errno("vmdk: truncate %s", v->tmp);
-	int fd = v->fd;
-	v->fd = -1;
-	if (commit_temp_ex(fd, v->tmp, w->path, !w->opt.no_sync) < 0)
-		return -1;
-	cleanup_unregister(v->tmp);
-	free(v->tmp);
-	v->tmp = NULL;
-	return 0;
+	return image_output_commit(w, &v->out, v->next_sector * VMDK_SECTOR);
 }
 
 /* ---- setup ---- */
@@ -526,7 +519,7 @@ static int vmdk_open(struct image_writer *w)
 {
 	struct vmdkw *v = xcalloc(1, sizeof *v);
 	w->priv = v;
-	v->fd = -1;
+	v->out.fd = -1;
 	v->gt_index = -1;
 	v->cur_grain = -1;
 	if (parse_options(v, &w->opt) < 0)
@@ -544,14 +537,8 @@ static int vmdk_open(struct image_writer *w)
 		v->plain_buf = xmalloc(GRAIN_BYTES);
 	else if (start_pool(v, w->opt.threads) < 0)
 		goto fail;
-	v->fd = create_temp_beside(w->path, &v->tmp);
-	if (v->fd < 0)
+	if (image_output_open(w, &v->out) < 0)
 		goto fail;
-	cleanup_register(v->tmp);
-	if (fchmod(v->fd, 0644) < 0) {
-		error_errno("chmod %s", v->tmp);
-		goto fail;
-	}
 	return 0;
 fail:
 	vmdk_abort(w);
@@ -564,13 +551,7 @@ static void vmdk_abort(struct image_writer *w)
 	if (!v)
 		return;
 	ordered_pool_destroy(v->pool);
-	if (v->fd >= 0)
-		close(v->fd);
-	if (v->tmp) {
-		unlink(v->tmp);
-		cleanup_unregister(v->tmp);
-		free(v->tmp);
-	}
+	image_output_discard(&v->out);
 	free(v->extent_name);
 	free(v->gd);
 	free(v->rgd);

@@ -177,7 +177,8 @@ stream_layout() {
 		gd = struct.unpack_from("<Q", footer, 56)[0]
 		gmark = struct.unpack_from("<QII", d, (gd - 1) * 512)
 		assert gmark[1:] == (0, 2), "the footer's gdOffset does not follow a GD marker"
-		desc = d[512:512 * 3].split(b"\0")[0].decode()
+		assert struct.unpack_from("<QQ", d, 28) == (1, 20), "descriptor not at sector 1 with 20 sectors"
+		desc = d[512:512 * 21].split(b"\0")[0].decode()
 		assert 'createType="streamOptimized"' in desc and 'ddb.adapterType = "lsilogic"' in desc, desc
 		assert 'ddb.toolsVersion = "2147483647"' in desc and 'ddb.virtualHWVersion = "4"' in desc, desc
 	PY

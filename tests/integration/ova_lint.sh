@@ -7,8 +7,8 @@
 # streamOptimized disk, the end-of-stream marker cut off, a corrupt grain,
 # an unknown controller subtype, a VirtualBox hardware family for VMware,
 # an unresolved disk reference, an OVF 2.0 StorageItem, memory units
-# VirtualBox does not read, a truncated descriptor, a directory in a
-# member name, a gzipped OVA), repacked with GNU tar (and the manifest
+# VirtualBox does not read, a truncated descriptor, a DTD with nested
+# entities, a directory in a member name, a gzipped OVA), repacked with GNU tar (and the manifest
 # recomputed with sha256sum so that only the intended rule fires), and
 # must be caught by the named rule with exit 1. The good OVA, and one with
 # the manifest last (which DSP0243 allows), must pass with exit 0.
@@ -123,6 +123,17 @@ expect_rule "memory in KiloBytes" memory-units virtualbox "$work/units.ova"
 
 unpack; head -c 900 "$work/x/$OVF" >"$work/x/t" && mv "$work/x/t" "$work/x/$OVF"; remanifest; repack "$work/xml.ova" "$OVF" "$MF" "$DISK"
 expect_rule "truncated descriptor" ovf-xml "" "$work/xml.ova"
+
+unpack; python3 - "$work/x/$OVF" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+ents = '<!ENTITY e0 "lol">' + "".join('<!ENTITY e%d "%s">' % (i, ("&e%d;" % (i - 1)) * 10) for i in range(1, 10))
+s = s.replace("<Envelope", "<!DOCTYPE Envelope [%s]>\n<Envelope" % ents, 1).replace("<Info>A virtual machine</Info>", "<Info>&e9;</Info>")
+open(p, "w").write(s)
+PY
+remanifest; repack "$work/dtd.ova" "$OVF" "$MF" "$DISK"
+expect_rule "a DTD with nested entities (billion laughs)" ovf-xml "" "$work/dtd.ova"
 
 unpack; mkdir -p "$work/x/sub" && mv "$work/x/$DISK" "$work/x/sub/"; repack "$work/dir.ova" "$OVF" "$MF" "sub/$DISK"
 expect_rule "a directory in a member name" member-name "" "$work/dir.ova"
