@@ -97,21 +97,6 @@ static void emit_simple(const char *tag, const char *fmt, long a, long b)
 	emit(line, (size_t)n);
 }
 
-/* Reads a small file into buf; returns its length or -1. */
-static ssize_t slurp(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t len = 0;
-	ssize_t n;
-	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = 0;
-	return (ssize_t)len;
-}
-
 /* Finds a whitespace-separated "key=value" token; copies the value. */
 static int find_option(const char *text, const char *key, char *val, size_t size)
 {
@@ -134,10 +119,10 @@ static int find_option(const char *text, const char *key, char *val, size_t size
 static void boot_options(char *buf, size_t size)
 {
 	char cmdline[4096] = "";
-	ssize_t n = slurp(CHECK_FLAG_PATH, buf, size / 2);
+	ssize_t n = probe_read_file(CHECK_FLAG_PATH, buf, size / 2);
 	if (n < 0)
 		n = 0;
-	slurp("/proc/cmdline", cmdline, sizeof cmdline);
+	probe_read_file("/proc/cmdline", cmdline, sizeof cmdline);
 	snprintf(buf + n, size - (size_t)n, " %s", cmdline);
 }
 
@@ -224,8 +209,8 @@ static int run_checks(const struct probe_checks *cs, int64_t start, int64_t dead
 
 static int load_checks(const char *path, struct probe_checks *cs, char *why, size_t size)
 {
-	static char buf[CHECKFILE_MAX_SIZE + 1];
-	ssize_t n = slurp(path, buf, sizeof buf);
+	static char buf[CHECKFILE_MAX_SIZE + 2]; /* one more than allowed: too large is seen */
+	ssize_t n = probe_read_file(path, buf, sizeof buf);
 	if (n < 0) {
 		snprintf(why, size, "cannot read %s: %s", path, strerror(errno));
 		return -1;
