@@ -13,6 +13,8 @@
 #   RUNS=5 bench/qcow2.sh            APKG_BENCH_INPUT=img.raw to use another input
 #   BENCH_NICE=-10 bench/qcow2.sh    run both tools at that nice level (root), so that
 #                                    other jobs on a shared machine disturb them less
+#   BENCH_OUT=/dev/shm/b bench/qcow2.sh  write the outputs there (tmpfs: no disk, journal or
+#                                    writeback throttling from other jobs in the numbers)
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -44,7 +46,7 @@ build_input() {
 }
 [ -f "$input" ] || build_input
 
-out=$dir/out
+out=${BENCH_OUT:-$dir/out}
 mkdir -p "$out"
 cat "$input" >/dev/null # warm the page cache for both tools
 
@@ -63,7 +65,8 @@ time_run() {
 report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
-	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}."
+	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}; outputs in $out ($(stat -f -c %T "$out"))."
+
 	echo
 	echo "| mode | qemu-img wall s, median (min) | apkg wall s, median (min) | speed-up, medians (mins) | CPU s, qemu-img / apkg | qemu-img size | apkg size | size |"
 	echo "|---|---|---|---|---|---|---|---|"
