@@ -12,6 +12,8 @@
 #   RUNS=5 bench/qcow2.sh            APKG_BENCH_INPUT=img.raw to use another input
 #   BENCH_NICE=-10 bench/qcow2.sh    run both tools at that nice level (root), so that
 #                                    other jobs on a shared machine disturb them less
+#   BENCH_OUT=/dev/shm/b bench/qcow2.sh  write the outputs there (tmpfs: no disk, journal or
+#                                    writeback throttling from other jobs in the numbers)
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -29,17 +31,18 @@ command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
 
 [ -f "$input" ] || build_input
 
-out=$dir/out
+out=${BENCH_OUT:-$dir/out}
 mkdir -p "$out"
 cat "$input" >/dev/null # warm the page cache for both tools
 
 report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
-	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}."
+	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}; outputs in $out ($(stat -f -c %T "$out"))."
+
 	echo
-	echo "| mode | qemu-img wall (cpu) s | apkg wall (cpu) s | speed-up | qemu-img size | apkg size | size |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| mode | qemu-img wall s, median (min) | apkg wall s, median (min) | speed-up, medians (mins) | CPU s, qemu-img / apkg | qemu-img size | apkg size | size |"
+	echo "|---|---|---|---|---|---|---|---|"
 } >"$report"
 
 bench_mode() { # name, qemu-img options, apkg options
@@ -55,17 +58,20 @@ bench_mode() { # name, qemu-img options, apkg options
 	done
 	qemu-img compare -q "$input" "$a" || { echo "apkg output differs from the input ($name)" >&2; exit 1; }
 	qemu-img check -q "$a" || { echo "qemu-img check failed on apkg output ($name)" >&2; exit 1; }
-	local qm am qcpu acpu qs as
+	local qm am qmin amin qcpu acpu qs as
 	qm=$(printf '%s\n' "${qt[@]}" | median)
 	am=$(printf '%s\n' "${at[@]}" | median)
+	qmin=$(printf '%s\n' "${qt[@]}" | minimum)
+	amin=$(printf '%s\n' "${at[@]}" | minimum)
 	qcpu=$(printf '%s\n' "${qc[@]}" | median)
 	acpu=$(printf '%s\n' "${ac[@]}" | median)
 	qs=$(stat -c %s "$q")
 	as=$(stat -c %s "$a")
 	echo "$name: qemu-img ${qt[*]} | apkg ${at[*]}" >&2
-	awk -v n="$name" -v qm="$qm" -v am="$am" -v qc="$qcpu" -v ac="$acpu" -v qs="$qs" -v as="$as" 'BEGIN {
-		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** | %.1f MiB | %.1f MiB | %+.1f%% |\n",
-			n, qm, qc, am, ac, qm / am, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
+	awk -v n="$name" -v qm="$qm" -v am="$am" -v qn="$qmin" -v an="$amin" -v qc="$qcpu" -v ac="$acpu" \
+		-v qs="$qs" -v as="$as" 'BEGIN {
+		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** (%.2fx) | %.2f / %.2f | %.1f MiB | %.1f MiB | %+.1f%% |\n",
+			n, qm, qn, am, an, qm / am, qn / an, qc, ac, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
 }
 
 bench_mode plain "" ""

@@ -24,6 +24,7 @@ build_input() {
 	rm -rf "$root" "$tar"
 }
 
+minimum() { sort -g | head -n 1; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 time_run() {
