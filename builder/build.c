@@ -16,7 +16,6 @@
 #include "builder/rootfs_busybox.h"
 #include "formats/extents.h"
 #include "formats/meta.h"
-#include "formats/ova/lint.h"
 #include "formats/writer.h"
 #include "initramfs/initramfs.h"
 #include "kernel/kernel.h"
@@ -157,24 +156,6 @@ static void fill_meta(const struct recipe *r, struct appliance_meta *m)
 	m->ova_profile = has_target(r, "vmware") ? "vmware" : has_target(r, "virtualbox") ? "virtualbox" : "generic";
 }
 
-/* Every OVA apkg writes passes its own linter for the profile it was made for. */
-static int lint_ova(const char *path, const char *profile)
-{
-	unsigned products;
-	struct lint_report rep;
-	if (lint_profile_products(profile, &products) < 0)
-		products = PRODUCT_ALL;
-	memset(&rep, 0, sizeof rep);
-	if (ova_lint_file(path, products, &rep) < 0)
-		return -1;
-	int rc = 0;
-	if (rep.errors || rep.warnings)
-		lint_report_print(&rep, stderr, path, 0);
-	if (rep.errors)
-		rc = error("the OVA fails its lint (%u errors): not shipping it", rep.errors);
-	lint_report_release(&rep);
-	return rc;
-}
 
 static int write_formats(struct build_ctx *c, struct disk_image *img)
 {
@@ -199,8 +180,6 @@ static int write_formats(struct build_ctx *c, struct disk_image *img)
 		progress_done();
 		if (w)
 			rc = rc ? (image_writer_abort(w), -1) : image_writer_finish(w);
-		if (rc == 0 && !strcmp(f->name, "ova"))
-			rc = lint_ova(path, meta.ova_profile);
 		if (rc == 0)
 			manifest_add_artifact(&c->m, name, f->name, path);
 		free(name);
