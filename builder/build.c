@@ -7,6 +7,7 @@
 #include "builder/build.h"
 
 #include "builder/disk.h"
+#include "builder/hygiene.h"
 #include "builder/manifest.h"
 #include "builder/probe_install.h"
 #include "builder/rootfs.h"
@@ -223,6 +224,10 @@ static int run_pipeline(struct build_ctx *c, const char *outdir)
 	stage_begin(c, "customize", "customise: files, users, services, network, run");
 	int systemd = rootfs_is_systemd(c->rootdir);
 	if (customize(r, c->rootdir, systemd) < 0 || probe_install(r, c->rootdir, systemd) < 0)
+		return -1;
+	stage_end(c);
+	stage_begin(c, "hygiene", "hygiene gates");
+	if (hygiene_gate(r, c->rootdir, &c->m.hygiene) < 0)
 		return -1;
 	stage_end(c);
 	if (build_kernel(c) < 0)
