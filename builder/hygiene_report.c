@@ -21,13 +21,19 @@ static const char *severity_name(enum hygiene_severity s)
 	return s == HYGIENE_ERROR ? "error" : "warning";
 }
 
-/* The recipe's files[] entry that put path there (exactly, or a directory above it). */
+static int covers(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+	return !strcmp(dir, "/") || (!strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/'));
+}
+
+/* The recipe's files[] entry that put path there: path itself, a directory
+ * above it, or (for findings about a whole directory) something inside it. */
 static const struct recipe_file *installed_by(const struct recipe *r, const char *path, size_t *index)
 {
 	for (size_t i = 0; r && path && i < r->n_files; i++) {
 		const char *p = r->files[i].path;
-		size_t n = p ? strlen(p) : 0;
-		if (n && !strncmp(path, p, n) && (path[n] == 0 || path[n] == '/' || !strcmp(p, "/"))) {
+		if (p && (covers(p, path) || covers(path, p))) {
 			*index = i;
 			return &r->files[i];
 		}
