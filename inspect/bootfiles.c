@@ -22,7 +22,7 @@
 #include <strings.h>
 
 #define CONFIG_MAX (1u << 20)
-#define RECIPE_MAX (2u << 20)
+#define RECIPE_MAX (16u << 20) /* a recipe file is at most 16 MiB (builder/recipe_internal.h) */
 #define MAX_EFI_BINARIES 64
 #define MAX_FILES 64
 

@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HEAD_MAX (4u << 20)
+#define HEAD_MAX (16u << 20)
+#define CHUNK (1u << 20) /* well below libguestfs' protocol message limit */
 
 /* ---- the appliance kernel ---- */
 
@@ -165,15 +166,23 @@ char *guest_read_head(guestfs_h *g, const char *path, size_t n, size_t *len)
 		return NULL;
 	if (n > HEAD_MAX)
 		n = HEAD_MAX;
-	size_t got = 0;
-	char *d = guestfs_pread(g, path, (int)n, 0, &got);
-	if (!d)
-		return NULL;
-	char *out = xmalloc(got + 1);
-	memcpy(out, d, got);
-	out[got] = 0;
-	free(d);
-	*len = got;
+	char *out = xmalloc(n + 1);
+	size_t have = 0;
+	while (have < n) {
+		size_t got = 0, want = n - have < CHUNK ? n - have : CHUNK;
+		char *d = guestfs_pread(g, path, (int)want, (int64_t)have, &got);
+		if (!d) {
+			free(out);
+			return NULL;
+		}
+		memcpy(out + have, d, got <= want ? got : want);
+		free(d);
+		if (!got)
+			break;
+		have += got <= want ? got : want;
+	}
+	out[have] = 0;
+	*len = have;
 	return out;
 }
 

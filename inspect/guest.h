@@ -22,7 +22,7 @@ void guest_close(guestfs_h *g);
 /* A regular file's content (not through a symlink), NUL-terminated, or NULL
  * when it is missing, not a regular file or larger than max. */
 char *guest_read(guestfs_h *g, const char *path, size_t max, size_t *len);
-/* Up to n bytes from the start of a regular file (at most 4 MiB), or NULL. */
+/* Up to n bytes from the start of a regular file (at most 16 MiB), or NULL. */
 char *guest_read_head(guestfs_h *g, const char *path, size_t n, size_t *len);
 int guest_is_regular(guestfs_h *g, const char *path);
 int guest_is_dir(guestfs_h *g, const char *path);

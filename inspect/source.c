@@ -2,6 +2,7 @@
 #include "inspect/source.h"
 
 #include "formats/extents.h"
+#include "formats/reader.h"
 #include "inspect/tar.h"
 #include "util/diag.h"
 #include "util/io.h"
@@ -20,21 +21,10 @@
 
 const char *inspect_sniff_format(const unsigned char *b, size_t n)
 {
-	if (n >= 4 && !memcmp(b, "QFI\xfb", 4))
-		return "qcow2";
-	if (n >= 4 && !memcmp(b, "KDMV", 4))
-		return "vmdk";
-	if (n >= 21 && !memcmp(b, "# Disk DescriptorFile", 21))
-		return "vmdk-descriptor";
-	if (n >= 8 && !memcmp(b, "vhdxfile", 8))
-		return "vhdx";
-	if (n >= 8 && !memcmp(b, "conectix", 8))
-		return "vpc";
-	if (n >= 0x44 && b[0x40] == 0x7f && b[0x41] == 0x10 && b[0x42] == 0xda && b[0x43] == 0xbe)
-		return "vdi";
-	if (n >= 512 && tar_is_header(b))
+	const char *f = image_format_sniff(b, n);
+	if (!strcmp(f, "raw") && n >= 512 && tar_is_header(b))
 		return "ova";
-	return "raw";
+	return f;
 }
 
 static int fd_read_at(void *ctx, void *buf, size_t len, uint64_t off)
