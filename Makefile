@@ -23,7 +23,7 @@ DEFS      := -DAPKG_VERSION='"$(VERSION)"'
 # Host-side library code: everything but the guest-side programs. The probe's
 # checks-file format is shared: the builder writes what the probe reads.
 LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c repro/*.c \
-		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c))
+		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c inspect/*.c))
 CLI_SRCS  := $(wildcard cli/*.c)
 INIT_SRCS := $(wildcard initramfs/init.c)
 PROBE_SRCS := $(wildcard validate/probe/*.c)

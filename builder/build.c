@@ -10,6 +10,7 @@
 #include "builder/build_internal.h"
 
 #include "builder/disk.h"
+#include "builder/hygiene.h"
 #include "builder/manifest.h"
 #include "builder/probe_install.h"
 #include "builder/rootfs.h"
@@ -257,6 +258,10 @@ static int run_pipeline(struct build_ctx *c, const char *outdir)
 	stage_begin(c, "probe", "boot check agent");
 	int systemd = rootfs_is_systemd(c->rootdir);
 	if (probe_install(r, c->rootdir, systemd) < 0)
+		return -1;
+	stage_end(c);
+	stage_begin(c, "hygiene", "hygiene gates");
+	if (hygiene_gate(r, c->rootdir, &c->m.hygiene) < 0)
 		return -1;
 	stage_end(c);
 	if (build_kernel(c) < 0)

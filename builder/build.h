@@ -1,6 +1,6 @@
 /* builder/build.h: recipe -> appliance: the whole `apkg build` pipeline.
  *
- * Stages: root filesystem (base), customisation, kernel, initramfs, disk,
+ * Stages: root filesystem (base), customisation, hygiene gates, kernel, initramfs, disk,
  * then one image per requested format, manifest.json and SHA256SUMS.
  * Promises: the output directory appears complete or not at all (it is
  * built in a scratch directory beside it and swapped in atomically with

@@ -36,6 +36,7 @@ void manifest_init(struct manifest *m, const struct recipe *r)
 	strbuf_init(&m->kernel);
 	strbuf_init(&m->disk);
 	strbuf_init(&m->ostree);
+	strbuf_init(&m->hygiene);
 }
 
 void manifest_release(struct manifest *m)
@@ -45,6 +46,7 @@ void manifest_release(struct manifest *m)
 	strbuf_release(&m->kernel);
 	strbuf_release(&m->disk);
 	strbuf_release(&m->ostree);
+	strbuf_release(&m->hygiene);
 	for (size_t i = 0; i < m->n_initramfs_modules; i++)
 		free(m->initramfs_modules[i]);
 	free(m->initramfs_modules);
@@ -232,6 +234,8 @@ int manifest_write(struct manifest *m, const char *dir)
 	strbuf_adds(&j, m->kernel.len ? m->kernel.buf : "null");
 	strbuf_adds(&j, ",\n  \"disk\": ");
 	strbuf_adds(&j, m->disk.len ? m->disk.buf : "null");
+	strbuf_adds(&j, ",\n  \"hygiene\": ");
+	strbuf_adds(&j, m->hygiene.len ? m->hygiene.buf : "null");
 	strbuf_addf(&j, ",\n  \"hardware\": {\"cpus\": %d, \"memory\": %llu, \"nic\": ", r->hardware.cpus,
 		    (unsigned long long)r->hardware.memory);
 	strbuf_add_json_str(&j, r->hardware.nic);

@@ -3,7 +3,8 @@
  * manifest.json lists every artifact with its size and sha256, the recipe's
  * hash, the tool versions, the kernel (release, command line, and the state
  * of each disk/console driver the boot targets need: builtin, initramfs or
- * missing) and the validation results (filled in by `apkg test`). It holds
+ * missing), the hygiene gates' findings and waivers, and the validation
+ * results (filled in by `apkg test`). It holds
  * no wall-clock time, so the same recipe gives the same manifest.
  */
 #ifndef APKG_BUILDER_MANIFEST_H
@@ -22,6 +23,7 @@ struct manifest {
 	struct strbuf kernel;      /* JSON object */
 	struct strbuf disk;        /* JSON object */
 	struct strbuf ostree;      /* JSON object, when outputs has ostree */
+	struct strbuf hygiene;     /* JSON object: the hygiene gates' report (builder/hygiene.h) */
 	char **initramfs_modules;  /* names, filled by the initramfs stage */
 	size_t n_initramfs_modules;
 };

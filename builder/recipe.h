@@ -53,6 +53,14 @@ struct recipe_user {
 	struct recipe_pos pos;
 };
 
+/* hygiene.waive[]: a hygiene rule (builder/hygiene.h) that does not apply, and why. */
+struct recipe_waiver {
+	char *rule;        /* a rule name, e.g. "private-keys" */
+	char *reason;      /* recorded in manifest.json */
+	struct string_list paths; /* image paths it covers (a directory covers what is below); empty: all */
+	struct recipe_pos pos;
+};
+
 enum check_kind { CHECK_SERVICE, CHECK_TCP, CHECK_HTTP, CHECK_COMMAND, CHECK_FILE };
 
 struct recipe_check {
@@ -120,6 +128,12 @@ struct recipe {
 	size_t n_checks;
 	int check_deadline_s;         /* default 120 */
 	struct string_list targets;   /* default [vmm, qemu-uefi] */
+
+	struct {
+		struct recipe_waiver *waivers;
+		size_t n_waivers;
+		struct string_list allow_private_keys; /* image paths where a private key is expected */
+	} hygiene;
 
 	char hash[65];   /* sha256 over the resolved recipe (canonical JSON) and source contents */
 

@@ -143,7 +143,7 @@ int resolve_host_dir(struct rctx *c, const struct ynode *n, const char *label, c
 void report_duplicates(struct rctx *c, size_t n, char *const *keys, struct ynode *const *nodes,
 		       const char *list, const char *fieldname, const char *noun, int quoted);
 
-/* ---- recipe_validate.c, recipe_items.c ---- */
+/* ---- recipe_validate.c, recipe_items.c, recipe_hygiene.c ---- */
 
 struct vctx {
 	struct rctx *c;
@@ -155,6 +155,8 @@ struct vctx {
 void read_files(struct vctx *v, const struct ynode *root);
 void read_users(struct vctx *v, const struct ynode *root);
 void read_checks(struct vctx *v, const struct ynode *root);
+/* recipe_hygiene.c */
+void read_hygiene(struct vctx *v, const struct ynode *root);
 
 /* The merged tree -> r. Returns 0 when no error was found. */
 int recipe_from_tree(struct rctx *c, struct ynode *root, struct recipe *r);
@@ -166,5 +168,7 @@ void json_string(struct strbuf *sb, const char *s, size_t len);
 
 /* Path helpers. */
 char *relative_path(const char *from_dir, const char *to);
+/* "/var/www//html/" -> "/var/www/html": one spelling per image path, for duplicates. */
+char *normalize_path(const char *p);
 
 #endif

@@ -243,6 +243,23 @@ static void json_checks(struct json *j, const struct recipe *r)
 	json_close(j, ']');
 }
 
+static void json_hygiene(struct json *j, const struct recipe *r)
+{
+	json_open(j, "hygiene", '{');
+	json_open(j, "waive", '[');
+	for (size_t i = 0; i < r->hygiene.n_waivers; i++) {
+		const struct recipe_waiver *w = &r->hygiene.waivers[i];
+		json_open(j, NULL, '{');
+		json_str(j, "rule", w->rule);
+		json_str(j, "reason", w->reason);
+		json_list(j, "paths", &w->paths);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_list(j, "allow_private_keys", &r->hygiene.allow_private_keys);
+	json_close(j, '}');
+}
+
 static void json_machine(struct json *j, const struct recipe *r)
 {
 	static const char *const boot[] = {"hybrid", "bios", "uefi"};
@@ -293,6 +310,7 @@ void recipe_to_json(const struct recipe *r, struct strbuf *out)
 	json_list(&j, "targets", &r->targets);
 	json_int(&j, "check_deadline", r->check_deadline_s);
 	json_checks(&j, r);
+	json_hygiene(&j, r);
 	json_close(&j, '}');
 	strbuf_addc(out, '\n');
 }

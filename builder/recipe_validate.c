@@ -20,7 +20,7 @@
 static const char *const TOP_KEYS[] = {"apkg", "name", "version", "description", "extends", "epoch", "base",
 				       "kernel", "packages", "files", "users", "services", "hostname",
 				       "network", "run", "disk", "hardware", "outputs", "checks",
-				       "check_deadline", "targets", NULL};
+				       "check_deadline", "targets", "hygiene", NULL};
 static const char *const BASE_KEYS[] = {"distro", "suite", "variant", "mirror", "tarball", "ostree", NULL};
 static const char *const OSTREE_KEYS[] = {"repo", "ref", NULL};
 static const char *const KERNEL_KEYS[] = {"package", "cmdline", "modules", NULL};
@@ -427,6 +427,7 @@ int recipe_from_tree(struct rctx *c, struct ynode *root, struct recipe *r)
 	read_hardware(&v, root);
 	read_outputs_targets(&v, root);
 	read_checks(&v, root);
+	read_hygiene(&v, root);
 	check_targets_boot(&v);
 	check_kernel_targets(&v);
 	return c->n_errors > errors_before ? -1 : 0;

@@ -53,6 +53,10 @@ static void print_summary(const struct recipe *r)
 	printf("%s\n", r->n_checks ? "" : "(none)");
 	print_list("outputs", &r->outputs);
 	print_list("targets", &r->targets);
+	printf("  %-9s", "waived");
+	for (size_t i = 0; i < r->hygiene.n_waivers; i++)
+		printf("%s%s", i ? ", " : "", r->hygiene.waivers[i].rule);
+	printf("%s\n", r->hygiene.n_waivers ? "" : "(none)");
 	printf("  %-9s%s\n", "hash", r->hash);
 }
 
