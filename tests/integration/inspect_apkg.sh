@@ -114,7 +114,7 @@ for e in b["entries"]:
 a = q["apkg"]
 assert a["recipe_hash"] == manifest["recipe_hash"] and a["name"] == "hello" and a["version"] == "1.0.0", a
 assert a["filesystem"] == "/dev/sda2" and a["check_deadline"] == manifest["check_deadline"], a
-assert len(a["checks"]) == manifest["checks"] == 5, a["checks"]
+assert len(a["checks"]) == 5 and a["checks"] == manifest["checks"], (a["checks"], manifest["checks"])
 assert a["checks"][:2] == ["service hello", "tcp 80"], a["checks"]
 
 # Hygiene on the image agrees with the build's gate.
