@@ -42,7 +42,9 @@ const char *inspect_sniff_format(const unsigned char *head, size_t n);
 int inspect_source_open(const char *path, struct inspect_source *s);
 void inspect_source_release(struct inspect_source *s);
 /* Bytes that hold data (not holes, not zero clusters) across the disks,
- * from `qemu-img map`. Returns 0, or -1 after printing why. */
+ * from `qemu-img map`. VHDX, VHD and VDI, for which QEMU cannot tell data
+ * from holes finely, are first copied (zeros skipped) to a temporary qcow2
+ * in $TMPDIR or /var/tmp. Returns 0, or -1 after printing why. */
 int inspect_source_allocated(const struct inspect_source *s, uint64_t *bytes);
 
 #endif
