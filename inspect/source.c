@@ -161,6 +161,37 @@ static int open_ova(struct inspect_source *s, int fd, uint64_t size)
 	return rc;
 }
 
+/* A backing file could be any file on this host (a qcow2 can name
+ * /etc/shadow): only self-contained disks are inspected. The chain of a
+ * plain disk has one image, that of an OVA member's overlay two. */
+static int refuse_backing_files(const struct inspect_source *s)
+{
+	for (size_t i = 0; i < s->n_disks; i++) {
+		const struct inspect_disk_source *d = &s->disks[i];
+		size_t expected = !strcmp(d->drive, s->path) || !strcmp(d->drive_format, d->format) ? 1 : 2;
+		struct strbuf out = STRBUF_INIT;
+		const char *argv[] = {"qemu-img", "info", "--backing-chain", "--output=json", "-f", d->drive_format,
+				      d->drive, NULL};
+		struct run_opts o = {.output = &out};
+		int rc = run_argv(argv, &o);
+		struct json_value *v = rc == 0 && out.len < MAP_OUTPUT_MAX ? json_parse(out.buf, out.len, NULL) : NULL;
+		if (!v || v->type != JSON_ARRAY)
+			rc = error("qemu-img cannot read %s%s%s: %s", s->path, d->member ? ": " : "",
+				   d->member ? d->member : "", out.len ? strtok(out.buf, "\n") : "no output");
+		else if (v->n != expected)
+			rc = error("%s%s%s has a backing file (%s): apkg inspect reads only self-contained images",
+				   s->path, d->member ? ": " : "", d->member ? d->member : "",
+				   json_get_str(v->items[expected - 1], "backing-filename")
+					   ? json_get_str(v->items[expected - 1], "backing-filename")
+					   : "?");
+		json_free(v);
+		strbuf_release(&out);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int inspect_source_open(const char *path, struct inspect_source *s)
 {
 	memset(s, 0, sizeof *s);
@@ -193,7 +224,7 @@ int inspect_source_open(const char *path, struct inspect_source *s)
 							   .drive = xstrdup(s->path), .drive_format = fmt};
 	}
 	close(fd);
-	return rc;
+	return rc == 0 ? refuse_backing_files(s) : rc;
 }
 
 void inspect_source_release(struct inspect_source *s)

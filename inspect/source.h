@@ -7,7 +7,8 @@
  * json: pseudo-protocol over the member's byte range in the tar
  * ({"driver": "vmdk", "file": {"driver": "raw", "offset": N, "size": M, ...}}).
  * When QEMU cannot do that, the member is copied out (sparsely) to a
- * temporary file instead, and read_via says so. Temporary files live in one
+ * temporary file instead, and read_via says so. Images with a backing file
+ * are refused: it could name any file on the host. Temporary files live in one
  * directory that inspect_source_release() removes (and a signal cleans up).
  */
 #ifndef APKG_INSPECT_SOURCE_H

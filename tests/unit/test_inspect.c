@@ -7,7 +7,8 @@
  * bad checksum are refused. Loader configurations as apkg, syslinux and
  * GRUB write them; a real Debian kernel's version; MBR code from syslinux; an OVA
  * made with qemu-img and tar, read in place (and copied out when it cannot be); the
- * data an image holds counted alike in every format qemu-img writes.
+ * data an image holds counted alike in every format qemu-img writes; images with a
+ * backing file refused.
  */
 #include "inspect/bootcfg.h"
 #include "inspect/ptable.h"
@@ -313,6 +314,19 @@ static void test_allocated_across_formats(void)
 	free(raw);
 }
 
+/* A qcow2 whose backing file is a host file (here a harmless one) is refused. */
+static void test_backing_file_refused(void)
+{
+	char *host = xasprintf("%s/host-secret", dir), *img = xasprintf("%s/evil.qcow2", dir);
+	write_file_atomic(host, "secret", 6, 0600);
+	CHECK(run_checked("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", host, img, "1M", NULL) == 0);
+	struct inspect_source s;
+	CHECK(inspect_source_open(img, &s) == -1);
+	inspect_source_release(&s);
+	free(host);
+	free(img);
+}
+
 static void test_sniff(void)
 {
 	unsigned char b[1024] = {0};
@@ -477,6 +491,7 @@ int main(void)
 	RUN(test_sniff);
 	RUN(test_ova_source);
 	RUN(test_allocated_across_formats);
+	RUN(test_backing_file_refused);
 	RUN(test_syslinux);
 	RUN(test_loader_entries);
 	RUN(test_grub);
