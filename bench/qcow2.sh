@@ -1,9 +1,8 @@
 #!/bin/bash
 # bench/qcow2.sh: apkg convert vs qemu-img convert, raw -> qcow2, side by side.
 #
-# Input: a 2 GiB raw ext4 image holding ~400 MB of a real Debian bookworm
-# root filesystem (mmdebstrap minbase plus a few packages), built once and
-# cached as build/bench/debian-2g.raw. The page cache is warmed, then each
+# Input: the Debian root image of bench/lib/common.sh (2 GiB, ~400 MB of
+# data, cached as build/bench/debian-2g.raw). The page cache is warmed, then each
 # mode (plain, zlib, zstd) runs RUNS times per tool, alternating the tools
 # so that machine noise hits both alike; `sync` runs (untimed) before each
 # run so one run's writeback does not land in the next one's time.
@@ -11,56 +10,39 @@
 # (markdown, also saved to build/bench/qcow2.md).
 #
 #   RUNS=5 bench/qcow2.sh            APKG_BENCH_INPUT=img.raw to use another input
+#   BENCH_NICE=-10 bench/qcow2.sh    run both tools at that nice level (root), so that
+#                                    other jobs on a shared machine disturb them less
+#   BENCH_OUT=/dev/shm/b bench/qcow2.sh  write the outputs there (tmpfs: no disk, journal or
+#                                    writeback throttling from other jobs in the numbers)
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
+NICE=()
+[ -n "${BENCH_NICE:-}" ] && NICE=(nice -n "$BENCH_NICE")
 dir=build/bench
 input=${APKG_BENCH_INPUT:-$dir/debian-2g.raw}
 apkg=bin/apkg
 mkdir -p "$dir"
 
-skip() { echo "SKIP: $*"; exit 77; }
+. bench/lib/common.sh
 command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
 [ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time)"
 [ -x "$apkg" ] || skip "bin/apkg not built (run make)"
 
-PACKAGES=systemd,systemd-sysv,udev,dbus,python3,perl,git,vim,iproute2,openssh-server,curl,less,locales,man-db,ca-certificates,rsync
-
-build_input() {
-	command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed"
-	[ "$(id -u)" = 0 ] || skip "building the Debian input needs root (or set APKG_BENCH_INPUT)"
-	local tar=$dir/rootfs.tar root=$dir/rootfs
-	echo "building the input: mmdebstrap minbase bookworm + $PACKAGES" >&2
-	mmdebstrap --quiet --variant=minbase --include="$PACKAGES" bookworm "$tar" || skip "mmdebstrap failed (no mirror?)"
-	rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xpf "$tar" || exit 1
-	rm -f "$input.tmp" && truncate -s 2G "$input.tmp" &&
-		mke2fs -q -t ext4 -L bench -U 6b1c1b4e-0c1f-4d1e-9a3a-0d5c1b2a3f4e -d "$root" "$input.tmp" || exit 1
-	mv "$input.tmp" "$input"
-	rm -rf "$root" "$tar"
-}
 [ -f "$input" ] || build_input
 
-out=$dir/out
+out=${BENCH_OUT:-$dir/out}
 mkdir -p "$out"
 cat "$input" >/dev/null # warm the page cache for both tools
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-# time_run FILE CMD...: prints "wall cpu" seconds of CMD writing FILE.
-time_run() {
-	local file=$1; shift
-	rm -f "$file"; sync
-	/usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "$@" >/dev/null 2>&1 || { echo "command failed: $*" >&2; exit 1; }
-	awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$dir/time.txt"
-}
 
 report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
-	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}; outputs in $out ($(stat -f -c %T "$out"))."
+
 	echo
-	echo "| mode | qemu-img wall (cpu) s | apkg wall (cpu) s | speed-up | qemu-img size | apkg size | size |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| mode | qemu-img wall s, median (min) | apkg wall s, median (min) | speed-up, medians (mins) | CPU s, qemu-img / apkg | qemu-img size | apkg size | size |"
+	echo "|---|---|---|---|---|---|---|---|"
 } >"$report"
 
 bench_mode() { # name, qemu-img options, apkg options
@@ -76,17 +58,20 @@ bench_mode() { # name, qemu-img options, apkg options
 	done
 	qemu-img compare -q "$input" "$a" || { echo "apkg output differs from the input ($name)" >&2; exit 1; }
 	qemu-img check -q "$a" || { echo "qemu-img check failed on apkg output ($name)" >&2; exit 1; }
-	local qm am qcpu acpu qs as
+	local qm am qmin amin qcpu acpu qs as
 	qm=$(printf '%s\n' "${qt[@]}" | median)
 	am=$(printf '%s\n' "${at[@]}" | median)
+	qmin=$(printf '%s\n' "${qt[@]}" | minimum)
+	amin=$(printf '%s\n' "${at[@]}" | minimum)
 	qcpu=$(printf '%s\n' "${qc[@]}" | median)
 	acpu=$(printf '%s\n' "${ac[@]}" | median)
 	qs=$(stat -c %s "$q")
 	as=$(stat -c %s "$a")
 	echo "$name: qemu-img ${qt[*]} | apkg ${at[*]}" >&2
-	awk -v n="$name" -v qm="$qm" -v am="$am" -v qc="$qcpu" -v ac="$acpu" -v qs="$qs" -v as="$as" 'BEGIN {
-		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** | %.1f MiB | %.1f MiB | %+.1f%% |\n",
-			n, qm, qc, am, ac, qm / am, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
+	awk -v n="$name" -v qm="$qm" -v am="$am" -v qn="$qmin" -v an="$amin" -v qc="$qcpu" -v ac="$acpu" \
+		-v qs="$qs" -v as="$as" 'BEGIN {
+		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** (%.2fx) | %.2f / %.2f | %.1f MiB | %.1f MiB | %+.1f%% |\n",
+			n, qm, qn, am, an, qm / am, qn / an, qc, ac, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
 }
 
 bench_mode plain "" ""

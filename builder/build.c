@@ -2,9 +2,12 @@
  *
  * Each stage is a call into its own module (rootfs_*, customize, kernel,
  * initramfs, disk, formats); this file only sequences them, times them,
- * and owns the scratch directory and the atomic swap of the output.
+ * and owns the scratch directory and the atomic swap of the output. The
+ * root tree's stages (base and customize, through the stage cache) and its
+ * ostree output are in builder/build_tree.c.
  */
 #include "builder/build.h"
+#include "builder/build_internal.h"
 
 #include "builder/disk.h"
 #include "builder/hygiene.h"
@@ -13,9 +16,11 @@
 #include "builder/rootfs.h"
 #include "builder/rootfs_busybox.h"
 #include "formats/extents.h"
+#include "formats/meta.h"
 #include "formats/writer.h"
 #include "initramfs/initramfs.h"
 #include "kernel/kernel.h"
+#include "publish/sbom.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/progress.h"
@@ -24,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,26 +44,14 @@ char *artifact_name(const struct recipe *r, const char *format)
 	return xasprintf("%s-%s.%s", r->name, r->version, f ? f->extension : format);
 }
 
-struct build_ctx {
-	const struct recipe *r;
-	const struct build_opts *o;
-	char *scratch, *rootdir, *staging;
-	struct kernel kernel;
-	int have_kernel;
-	struct manifest m;
-	struct strbuf times;
-	double t_stage;
-	const char *stage;
-};
-
-static void stage_begin(struct build_ctx *c, const char *name, const char *what)
+void stage_begin(struct build_ctx *c, const char *name, const char *what)
 {
 	c->stage = name;
 	c->t_stage = now_seconds();
 	progress_stage("%s", what);
 }
 
-static void stage_end(struct build_ctx *c)
+void stage_end(struct build_ctx *c)
 {
 	double dt = now_seconds() - c->t_stage;
 	strbuf_addf(&c->times, "%s\"%s\": %.2f", c->times.len ? ", " : "", c->stage, dt);
@@ -88,28 +82,23 @@ static int make_scratch(struct build_ctx *c, const char *outdir)
 	return 0;
 }
 
-static int build_rootfs(struct build_ctx *c)
+/* An ostree base brings its kernel when it has one installed. */
+static int root_has_kernel(const char *rootdir)
 {
-	const struct recipe *r = c->r;
-	switch (r->base.kind) {
-	case BASE_BUSYBOX:
-		stage_begin(c, "rootfs", "root filesystem: busybox");
-		return rootfs_busybox(r, c->rootdir);
-	case BASE_DEBIAN:
-		stage_begin(c, "rootfs", "root filesystem: debian (mmdebstrap)");
-		return rootfs_debian(r, c->rootdir, c->scratch);
-	case BASE_TARBALL:
-		stage_begin(c, "rootfs", "root filesystem: tarball");
-		return rootfs_tarball(r, c->rootdir);
-	}
-	return error("unknown base");
+	char *pattern = xasprintf("%s/boot/vmlinuz-*", rootdir);
+	glob_t g;
+	int found = glob(pattern, 0, NULL, &g) == 0;
+	if (found)
+		globfree(&g);
+	free(pattern);
+	return found;
 }
 
 static int build_kernel(struct build_ctx *c)
 {
 	stage_begin(c, "kernel", "kernel");
 	int r;
-	if (c->r->base.kind == BASE_DEBIAN) {
+	if (c->r->base.kind == BASE_DEBIAN || (c->r->base.kind == BASE_OSTREE && root_has_kernel(c->rootdir))) {
 		r = kernel_find_in_root(c->rootdir, &c->kernel);
 	} else {
 		char *cache = c->o->cache_dir ? path_join(c->o->cache_dir, "debs") : NULL;
@@ -143,20 +132,50 @@ static int build_initramfs(struct build_ctx *c, char **initrd_out)
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total) { progress_update(ctx, done, total); }
 
+static int has_target(const struct recipe *r, const char *prefix)
+{
+	for (size_t i = 0; i < r->targets.n; i++)
+		if (!strncmp(r->targets.items[i], prefix, strlen(prefix)))
+			return 1;
+	return 0;
+}
+
+/* What the OVA's descriptor says about the machine: from the recipe, with the
+ * OVF profile of the product the recipe targets (VMware first, as its
+ * importers are the strictest). */
+static void fill_meta(const struct recipe *r, struct appliance_meta *m)
+{
+	memset(m, 0, sizeof *m);
+	m->name = r->name;
+	m->version = r->version;
+	m->description = r->description;
+	m->cpus = (unsigned)r->hardware.cpus;
+	m->memory = r->hardware.memory;
+	m->nic = r->hardware.nic;
+	m->firmware = r->disk.boot == BOOT_BIOS ? FIRMWARE_BIOS : r->disk.boot == BOOT_UEFI ? FIRMWARE_EFI : FIRMWARE_ANY;
+	m->os = r->base.kind == BASE_DEBIAN ? "debian" : "linux";
+	m->ova_profile = has_target(r, "vmware") ? "vmware" : has_target(r, "virtualbox") ? "virtualbox" : "generic";
+}
+
+
 static int write_formats(struct build_ctx *c, struct disk_image *img)
 {
 	const struct recipe *r = c->r;
 	char **fmts = c->o->formats ? c->o->formats : r->outputs.items;
 	size_t n = c->o->formats ? c->o->n_formats : r->outputs.n;
 	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(fmts[i], "ostree")) /* a repository, not an image: write_ostree() */
+			continue;
 		const struct image_format *f = image_format_find(fmts[i]);
 		if (!f)
 			return error("output format '%s' is not available yet (available: %s)", fmts[i],
 				     image_format_names());
 		char *name = artifact_name(r, fmts[i]);
 		char *path = path_join(c->staging, name);
+		struct appliance_meta meta;
+		fill_meta(r, &meta);
 		struct image_options opt = {.virtual_size = img->size, .threads = c->o->threads, .epoch = r->epoch,
-					    .seed = r->hash};
+					    .seed = r->hash, .meta = &meta};
 		struct image_writer *w = image_writer_open(f, path, &opt);
 		int rc = w ? extents_stream(&img->layout, w, on_progress, (void *)f->name) : -1;
 		progress_done();
@@ -215,15 +234,30 @@ static int publish_outdir(struct build_ctx *c, const char *outdir)
 	return 0; /* the old output is now at c->staging and goes with the scratch */
 }
 
+/* OUTDIR/<name>-<version>.spdx.json, while the root filesystem still exists
+ * (publish/sbom.h). A downloaded kernel is named by its resolved package;
+ * a debian base's kernel is in the image's dpkg database already. */
+static int write_sbom(struct build_ctx *c)
+{
+	const struct recipe *r = c->r;
+	char *path = xasprintf("%s/%s-%s.spdx.json", c->staging, r->name, r->version);
+	char *package = c->have_kernel && r->base.kind != BASE_DEBIAN ? xasprintf("linux-image-%s", c->kernel.release)
+								      : NULL;
+	struct sbom_kernel k = {.package = package, .release = c->have_kernel ? c->kernel.release : NULL};
+	int rc = sbom_write_spdx(c->rootdir, r, &k, path);
+	free(package);
+	free(path);
+	return rc;
+}
+
 static int run_pipeline(struct build_ctx *c, const char *outdir)
 {
 	const struct recipe *r = c->r;
-	if (make_scratch(c, outdir) < 0 || build_rootfs(c) < 0)
+	if (make_scratch(c, outdir) < 0 || build_root_tree(c) < 0)
 		return -1;
-	stage_end(c);
-	stage_begin(c, "customize", "customise: files, users, services, network, run");
+	stage_begin(c, "probe", "boot check agent");
 	int systemd = rootfs_is_systemd(c->rootdir);
-	if (customize(r, c->rootdir, systemd) < 0 || probe_install(r, c->rootdir, systemd) < 0)
+	if (probe_install(r, c->rootdir, systemd) < 0)
 		return -1;
 	stage_end(c);
 	stage_begin(c, "hygiene", "hygiene gates");
@@ -244,7 +278,7 @@ static int run_pipeline(struct build_ctx *c, const char *outdir)
 	if (rc)
 		return -1;
 	stage_end(c);
-	if (manifest_write(&c->m, c->staging) < 0)
+	if (write_ostree(c, outdir) < 0 || write_sbom(c) < 0 || manifest_write(&c->m, c->staging) < 0)
 		return -1;
 	return publish_outdir(c, outdir);
 }
@@ -254,6 +288,7 @@ int appliance_build(const struct recipe *r, const struct build_opts *o, struct b
 	memset(res, 0, sizeof *res);
 	struct build_ctx c = {.r = r, .o = o};
 	strbuf_init(&c.times);
+	strbuf_init(&c.cache_report);
 	manifest_init(&c.m, r);
 	double t0 = now_seconds();
 	char *outdir = o->outdir ? xstrdup(o->outdir) : default_outdir(r);
@@ -263,6 +298,9 @@ int appliance_build(const struct recipe *r, const struct build_opts *o, struct b
 	int rc = run_pipeline(&c, outdir);
 	if (rc && c.stage)
 		error("build of %s %s failed in stage '%s'", r->name, r->version, c.stage);
+	if (rc == 0 && o->keep_root && rename(c.rootdir, o->keep_root) < 0)
+		rc = error_errno("cannot keep the root tree at %s", o->keep_root);
+	build_tree_release(&c);
 	if (c.scratch) {
 		rm_rf(c.scratch);
 		cleanup_unregister(c.scratch);
@@ -276,8 +314,10 @@ int appliance_build(const struct recipe *r, const struct build_opts *o, struct b
 	if (rc) {
 		free(outdir);
 		strbuf_release(&c.times);
+		strbuf_release(&c.cache_report);
 		return -1;
 	}
+	res->cache = strbuf_detach(&c.cache_report);
 	res->outdir = outdir;
 	res->seconds = now_seconds() - t0;
 	res->stage_times = xmalloc(sizeof *res->stage_times);
@@ -288,6 +328,7 @@ int appliance_build(const struct recipe *r, const struct build_opts *o, struct b
 void build_result_release(struct build_result *res)
 {
 	free(res->outdir);
+	free(res->cache);
 	if (res->stage_times) {
 		strbuf_release(res->stage_times);
 		free(res->stage_times);

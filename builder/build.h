@@ -18,6 +18,8 @@ struct build_opts {
 	size_t n_formats;
 	int threads;               /* image compression workers; 0 = cores */
 	const char *cache_dir;     /* NULL: ~/.cache/apkg */
+	int no_cache;              /* build every stage; neither read nor write the stage cache */
+	const char *keep_root;     /* when set, the final root tree is moved there (same file system) */
 	int json;                  /* machine output on stdout */
 };
 
@@ -25,6 +27,7 @@ struct build_result {
 	char *outdir;              /* the final output directory */
 	double seconds;
 	struct strbuf *stage_times; /* JSON object text of per-stage seconds */
+	char *cache;               /* JSON object members: each cached stage's outcome ("hit", "stored", ...) */
 };
 
 /* Returns 0 on success (result->outdir set; caller frees with build_result_release). */

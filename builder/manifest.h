@@ -22,6 +22,7 @@ struct manifest {
 	struct strbuf sums;        /* SHA256SUMS lines */
 	struct strbuf kernel;      /* JSON object */
 	struct strbuf disk;        /* JSON object */
+	struct strbuf ostree;      /* JSON object, when outputs has ostree */
 	struct strbuf hygiene;     /* JSON object: the hygiene gates' report (builder/hygiene.h) */
 	char **initramfs_modules;  /* names, filled by the initramfs stage */
 	size_t n_initramfs_modules;
@@ -33,7 +34,9 @@ void manifest_set_kernel(struct manifest *m, const struct recipe *r, const struc
 void manifest_set_disk(struct manifest *m, const struct disk_image *img);
 /* Hashes the file and records it. */
 int manifest_add_artifact(struct manifest *m, const char *name, const char *format, const char *path);
-/* Writes manifest.json and SHA256SUMS (artifacts, vmlinuz, initrd.img) into dir. */
+/* Records the ostree output: repository (relative to the output), ref, commit, parent, delta. */
+void manifest_set_ostree(struct manifest *m, const char *ref, const char *commit, const char *parent, int delta);
+/* Writes manifest.json and SHA256SUMS (artifacts, vmlinuz, initrd.img, the SPDX SBOM) into dir. */
 int manifest_write(struct manifest *m, const char *dir);
 
 /* Drivers whose state the manifest records, for the boot targets' checks:

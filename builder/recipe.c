@@ -412,6 +412,8 @@ void recipe_free(struct recipe *r)
 	free(r->base.variant);
 	free(r->base.mirror);
 	free(r->base.tarball);
+	free(r->base.ostree_repo);
+	free(r->base.ostree_ref);
 	free(r->kernel.package);
 	free(r->kernel.cmdline);
 	string_list_release(&r->kernel.modules);

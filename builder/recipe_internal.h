@@ -110,7 +110,7 @@ struct str_rule {
 };
 extern const struct str_rule RULE_NAME, RULE_VERSION, RULE_PACKAGE, RULE_MODULE, RULE_UNIT, RULE_LOGIN,
 	RULE_HOSTNAME, RULE_OWNER, RULE_PASSWORD, RULE_SSH_KEY, RULE_ABS_PATH, RULE_SUITE, RULE_MIRROR,
-	RULE_COMMAND, RULE_LINE, RULE_HTTP_URL;
+	RULE_COMMAND, RULE_LINE, RULE_HTTP_URL, RULE_OSTREE_REF;
 
 struct recipe_pos pos_of(const struct ynode *n);
 /* The value of key, or NULL when it is absent or null. */
@@ -136,6 +136,9 @@ int list_has(const struct string_list *l, const char *s);
 /* A host path relative to the directory of the file that names it, which it
  * may not leave (also not through symlinks). *abs is its realpath. */
 int resolve_source(struct rctx *c, const struct ynode *n, const char *label, char **abs, int *is_dir);
+/* A host directory given absolute or relative to the directory of the file
+ * that names it (it may be anywhere: an OSTree repository). *abs is its realpath. */
+int resolve_host_dir(struct rctx *c, const struct ynode *n, const char *label, char **abs);
 /* Reports every later occurrence of a key already seen: "LIST[i].FIELD: duplicate NOUN ...". */
 void report_duplicates(struct rctx *c, size_t n, char *const *keys, struct ynode *const *nodes,
 		       const char *list, const char *fieldname, const char *noun, int quoted);

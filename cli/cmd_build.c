@@ -3,6 +3,7 @@
 
 #include "builder/build.h"
 #include "builder/recipe.h"
+#include "repro/repro.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/progress.h"
@@ -16,7 +17,8 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: apkg build RECIPE [-o OUTDIR] [--format LIST] [--no-test] [--json] [-j N] [--cache DIR]\n"
+	"usage: apkg build RECIPE [-o OUTDIR] [--format LIST] [--no-test] [--json] [-j N] [--cache DIR] [--no-cache]\n"
+	"                  [--verify-repro]\n"
 	"\n"
 	"Builds the appliance RECIPE describes into OUTDIR (default out/<name>-<version>/):\n"
 	"<name>-<version>.<fmt> per format, vmlinuz, initrd.img, manifest.json, SHA256SUMS.\n"
@@ -28,7 +30,13 @@ static const char usage_text[] =
 	"      --no-test       skip the boot validation\n"
 	"      --json          print the result as JSON on stdout (no progress bars)\n"
 	"  -j, --jobs N        parallel workers for compression and boot tests (default: cores)\n"
-	"      --cache DIR     cache directory (default ~/.cache/apkg)\n";
+	"      --cache DIR     cache directory (default ~/.cache/apkg): downloaded kernels and the\n"
+	"                      stage cache (DIR/ostree), which skips the base and customisation\n"
+	"                      stages when none of their inputs changed (see 'apkg cache')\n"
+	"      --no-cache      build every stage; neither read nor write the stage cache\n"
+	"      --verify-repro  build a second time (stage cache off, another number of compression\n"
+	"                      threads) and compare every artifact and the root trees; on a\n"
+	"                      difference, name the first differing structure and exit 1\n";
 
 static void split_list(const char *s, char ***items, size_t *n)
 {
@@ -68,8 +76,8 @@ static void print_json_result(const struct build_result *res, int exit_code)
 		strbuf_adds(&manifest, "null");
 	strbuf_adds(&out, "{\"outdir\": ");
 	strbuf_add_json_str(&out, res->outdir);
-	strbuf_addf(&out, ", \"seconds\": %.2f, \"stages\": {%s}, \"exit\": %d, \"manifest\": %s}\n", res->seconds,
-		    res->stage_times->buf, exit_code, manifest.buf);
+	strbuf_addf(&out, ", \"seconds\": %.2f, \"stages\": {%s}, \"cache\": {%s}, \"exit\": %d, \"manifest\": %s}\n",
+		    res->seconds, res->stage_times->buf, res->cache ? res->cache : "", exit_code, manifest.buf);
 	fputs(out.buf, stdout);
 	free(mpath);
 	strbuf_release(&out);
@@ -82,10 +90,11 @@ int cmd_build(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
 		{"no-test", no_argument, NULL, 'T'},      {"json", no_argument, NULL, 'J'},
 		{"jobs", required_argument, NULL, 'j'},   {"cache", required_argument, NULL, 'C'},
+		{"no-cache", no_argument, NULL, 'N'},     {"verify-repro", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct build_opts bo = {0};
-	int no_test = 0, c;
+	int no_test = 0, verify = 0, c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:f:j:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -95,6 +104,8 @@ int cmd_build(int argc, char **argv)
 		case 'J': bo.json = 1; break;
 		case 'j': bo.threads = atoi(optarg); break;
 		case 'C': bo.cache_dir = optarg; break;
+		case 'N': bo.no_cache = 1; break;
+		case 'R': verify = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return EXIT_USAGE;
 		}
@@ -111,13 +122,21 @@ int cmd_build(int argc, char **argv)
 	if (!r)
 		return EXIT_USAGE;
 	struct build_result res;
-	int rc = appliance_build(r, &bo, &res);
+	struct strbuf report = STRBUF_INIT;
+	int rc = verify ? repro_verify_build(r, &bo, &res, &report) : appliance_build(r, &bo, &res);
 	int exit_code = EXIT_OK;
+	if (report.len)
+		fputs(report.buf, bo.json ? stderr : stdout);
+	strbuf_release(&report);
+	if (rc < 0 && verify && res.outdir)
+		build_result_release(&res);
 	if (rc < 0) {
 		exit_code = EXIT_FAILED;
 	} else {
 		info("built %s in %.1f s", res.outdir, res.seconds);
-		if (!no_test) {
+		if (rc == 1)
+			exit_code = EXIT_FAILED;
+		if (!no_test && exit_code == EXIT_OK) {
 			struct validate_opts vo = {.jobs = bo.threads};
 			exit_code = run_validation(res.outdir, &vo, bo.json);
 		}

@@ -2,7 +2,7 @@
  *
  * Holes in file pieces come from SEEK_DATA/SEEK_HOLE and unallocated
  * ranges of image pieces from the image's own map (no read at all); data
- * is read in 1 MiB chunks by a read-ahead thread and split into runs of
+ * is read in 2 MiB chunks by a read-ahead thread and split into runs of
  * all-zero and non-zero 4 KiB blocks, so writers see only real data. Gaps
  * between pieces are zero. The writer is called from the caller's thread.
  */
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define ZERO_BLOCK 4096
-#define CHUNK (1u << 20)
+#define CHUNK (2u << 20)
 
 void disk_layout_init(struct disk_layout *l, uint64_t size)
 {
@@ -134,9 +134,10 @@ static int cmp_piece(const void *a, const void *b)
  * slots and splits each chunk into zero and data runs; the caller's thread
  * takes the slots in order and feeds the runs to the writer. Reading and
  * scanning thus overlap writing (and compression), and the writer is only
- * ever called from the caller's thread. */
+ * ever called from the caller's thread. Eight 2 MiB slots: deep enough that
+ * a reader thread starved for a few milliseconds does not stall the writer. */
 
-#define SLOTS 6
+#define SLOTS 8
 #define MAX_RUNS (CHUNK / ZERO_BLOCK + 16)
 
 enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY };
@@ -172,7 +173,9 @@ static struct slot *cur_slot(struct pipeline *pl)
 {
 	struct slot *s = &pl->slots[pl->fill % SLOTS];
 	pthread_mutex_lock(&pl->lock);
-	while (s->state == SLOT_READY && !pl->cancelled)
+	/* When the ring is full, wait until half of it is free again: fewer
+	 * wake-ups, which matters on a loaded machine. */
+	while (s->state == SLOT_READY && pl->fill - pl->take > SLOTS / 2 && !pl->cancelled)
 		pthread_cond_wait(&pl->changed, &pl->lock);
 	int cancelled = pl->cancelled;
 	pthread_mutex_unlock(&pl->lock);
@@ -389,7 +392,8 @@ static int consume(struct pipeline *pl, struct image_writer *w, extents_progress
 		pl->take++;
 		if (rc < 0)
 			pl->cancelled = 1;
-		pthread_cond_broadcast(&pl->changed);
+		if (rc < 0 || pl->fill - pl->take == SLOTS / 2)
+			pthread_cond_broadcast(&pl->changed);
 		pthread_mutex_unlock(&pl->lock);
 		if (rc < 0 || end == SLOT_FAILED)
 			return -1;

@@ -559,6 +559,32 @@ static int setup_geometry(struct qcow2w *q, const struct image_options *o, unsig
 	return 0;
 }
 
+/* Compression runs on an ordered pool: one codec per worker, results in cluster order. */
+static int start_compression(struct qcow2w *q, int threads)
+{
+	size_t slots = POOL_BYTES / (2 * q->cs);
+	if (slots < 2 * (size_t)threads)
+		slots = 2 * (size_t)threads;
+	struct ordered_pool_config pc = {
+		.threads = threads, .slots = slots, .in_cap = q->cs, .out_cap = q->cs - 1,
+		.work = compress_cluster, .state_new = codec_new, .state_free = codec_free,
+		.state_arg = &q->compression_type, .consume = consume_cluster, .arg = q,
+	};
+	q->pool = ordered_pool_create(&pc);
+	return q->pool ? 0 : -1;
+}
+
+static int create_output(struct qcow2w *q, const char *path)
+{
+	q->fd = create_temp_beside(path, &q->tmp);
+	if (q->fd < 0)
+		return -1;
+	cleanup_register(q->tmp);
+	if (fchmod(q->fd, 0644) < 0)
+		return error_errno("chmod %s", q->tmp);
+	return 0;
+}
+
 static void qcow2_abort(struct image_writer *w);
 
 static int qcow2_open(struct image_writer *w)
@@ -583,29 +609,12 @@ static int qcow2_open(struct image_writer *w)
 	q->wbuf = xmalloc(WBUF_BYTES);
 	q->next_free = 1; /* cluster 0: the header */
 	rc_add(q, 0, 1);
-	if (q->compression_type >= 0) {
-		size_t slots = POOL_BYTES / (2 * q->cs);
-		if (slots < 2 * (size_t)w->opt.threads)
-			slots = 2 * (size_t)w->opt.threads;
-		struct ordered_pool_config pc = {
-			.threads = w->opt.threads, .slots = slots, .in_cap = q->cs, .out_cap = q->cs - 1,
-			.work = compress_cluster, .state_new = codec_new, .state_free = codec_free,
-			.state_arg = &q->compression_type, .consume = consume_cluster, .arg = q,
-		};
-		q->pool = ordered_pool_create(&pc);
-		if (!q->pool)
-			goto fail;
-	} else {
+	if (q->compression_type < 0)
 		q->plain_buf = xmalloc(q->cs);
-	}
-	q->fd = create_temp_beside(w->path, &q->tmp);
-	if (q->fd < 0)
+	else if (start_compression(q, w->opt.threads) < 0)
 		goto fail;
-	cleanup_register(q->tmp);
-	if (fchmod(q->fd, 0644) < 0) {
-		error_errno("chmod %s", q->tmp);
+	if (create_output(q, w->path) < 0)
 		goto fail;
-	}
 	return 0;
 fail:
 	qcow2_abort(w);
