@@ -5,7 +5,7 @@
 #include "inspect/source.h"
 #include "kernel/kernel.h"
 #include "util/diag.h"
-#include "util/hwvirt.h"
+#include "vmm/vmm.h"
 #include "util/io.h"
 #include "util/strbuf.h"
 
@@ -89,7 +89,7 @@ static int configure(guestfs_h *g)
 {
 	char why[160];
 	guestfs_set_error_handler(g, NULL, NULL);
-	if (!hw_virt_available(why, sizeof why)) {
+	if (!vmm_hw_virt_available(why, sizeof why)) {
 		/* Without VMX/SVM (or on kvm-pvm) a KVM guest hangs; TCG is slow but finishes. */
 		char *settings[] = {"force_tcg", NULL};
 		if (!getenv("LIBGUESTFS_BACKEND") && guestfs_set_backend(g, "direct") < 0)

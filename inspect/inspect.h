@@ -8,8 +8,8 @@
  * command line), the recipe hash and checks apkg embeds, and on request the
  * hygiene rules of builder/hygiene.h applied to the image. libguestfs is
  * forced onto TCG when the host has no usable hardware virtualization
- * (util/hwvirt.h), and is given apkg's cached Debian kernel for its
- * appliance when the host has none of its own. Everything read from the
+ * (the VMM's own test, vmm_hw_virt_available()), and is given apkg's cached
+ * Debian kernel for its appliance when the host has none of its own. Everything read from the
  * image is bounded (files are read up to a cap) and treated as hostile.
  */
 #ifndef APKG_INSPECT_INSPECT_H

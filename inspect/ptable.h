@@ -2,9 +2,9 @@
  *
  * libguestfs answers partition questions by running parted or sgdisk in its
  * appliance, several seconds each under TCG; reading the few sectors once
- * and parsing them here is one call. GPT (UEFI 2.10, ch. 5): the primary
- * header's signature, size and CRC32 are checked, as is the entry array's
- * CRC32; entries are capped at 256. MBR: the four primary entries and up to
+ * and parsing them here is one call. GPT through formats/gpt/gpt_reader.h
+ * (CRCs checked, the backup header when the primary is damaged; names are
+ * ASCII, other characters '?'). MBR: the four primary entries and up to
  * 64 logical partitions along the extended chain (each EBR is read once;
  * loops end). The bytes are hostile: every offset is checked before use.
  */
@@ -22,7 +22,7 @@ struct ptable_part {
 	uint64_t start, size;   /* bytes */
 	char type[40];          /* GPT type GUID (upper case), or the MBR id as "0x83" */
 	char uuid[37];          /* GPT unique GUID, or "" */
-	char name[112];         /* GPT name as UTF-8, or "" */
+	char name[40];          /* GPT name (ASCII), or "" */
 	uint64_t attributes;    /* GPT attribute bits */
 	int bootable;           /* MBR active flag, or GPT bit 2 (LegacyBIOSBootable) */
 };

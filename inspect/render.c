@@ -100,8 +100,11 @@ static void print_oses(const struct inspect_result *r, struct strbuf *out)
 		if (o->hostname)
 			strbuf_addf(out, ", hostname %s", o->hostname);
 		strbuf_addc(out, '\n');
-		strbuf_addf(out, "  %zu packages (%s/%s)\n", o->n_apps, o->package_format ? o->package_format : "?",
-			    o->package_management ? o->package_management : "?");
+		if (o->package_format)
+			strbuf_addf(out, "  %zu packages (%s/%s)\n", o->n_apps, o->package_format,
+				    o->package_management ? o->package_management : "?");
+		else
+			strbuf_adds(out, "  no package database\n");
 		for (size_t j = 0; j < o->n_apps; j++)
 			strbuf_addf(out, "    %-40s %s\n", o->apps[j].name, o->apps[j].version);
 	}
@@ -109,7 +112,10 @@ static void print_oses(const struct inspect_result *r, struct strbuf *out)
 
 static void print_files(const char *title, const struct inspect_file *f, size_t n, struct strbuf *out)
 {
-	strbuf_addf(out, "%-12s%s\n", title, n ? "" : "none found");
+	if (n)
+		strbuf_addf(out, "%s\n", title);
+	else
+		strbuf_addf(out, "%-12snone found\n", title);
 	for (size_t i = 0; i < n; i++) {
 		strbuf_addf(out, "  %s:%s  ", f[i].fs, f[i].path);
 		human_size(out, f[i].size);

@@ -161,6 +161,37 @@ static int open_ova(struct inspect_source *s, int fd, uint64_t size)
 	return rc;
 }
 
+/* A backing file could be any file on this host (a qcow2 can name
+ * /etc/shadow): only self-contained disks are inspected. The chain of a
+ * plain disk has one image, that of an OVA member's overlay two. */
+static int refuse_backing_files(const struct inspect_source *s)
+{
+	for (size_t i = 0; i < s->n_disks; i++) {
+		const struct inspect_disk_source *d = &s->disks[i];
+		size_t expected = !strcmp(d->drive, s->path) || !strcmp(d->drive_format, d->format) ? 1 : 2;
+		struct strbuf out = STRBUF_INIT;
+		const char *argv[] = {"qemu-img", "info", "--backing-chain", "--output=json", "-f", d->drive_format,
+				      d->drive, NULL};
+		struct run_opts o = {.output = &out};
+		int rc = run_argv(argv, &o);
+		struct json_value *v = rc == 0 && out.len < MAP_OUTPUT_MAX ? json_parse(out.buf, out.len, NULL) : NULL;
+		if (!v || v->type != JSON_ARRAY)
+			rc = error("qemu-img cannot read %s%s%s: %s", s->path, d->member ? ": " : "",
+				   d->member ? d->member : "", out.len ? strtok(out.buf, "\n") : "no output");
+		else if (v->n != expected)
+			rc = error("%s%s%s has a backing file (%s): apkg inspect reads only self-contained images",
+				   s->path, d->member ? ": " : "", d->member ? d->member : "",
+				   json_get_str(v->items[expected - 1], "backing-filename")
+					   ? json_get_str(v->items[expected - 1], "backing-filename")
+					   : "?");
+		json_free(v);
+		strbuf_release(&out);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int inspect_source_open(const char *path, struct inspect_source *s)
 {
 	memset(s, 0, sizeof *s);
@@ -193,7 +224,7 @@ int inspect_source_open(const char *path, struct inspect_source *s)
 							   .drive = xstrdup(s->path), .drive_format = fmt};
 	}
 	close(fd);
-	return rc;
+	return rc == 0 ? refuse_backing_files(s) : rc;
 }
 
 void inspect_source_release(struct inspect_source *s)
@@ -231,20 +262,56 @@ static int sum_map(const char *text, size_t len, uint64_t *bytes)
 	return 0;
 }
 
+/* QEMU reports block status cluster by cluster for these; its VHDX, VHD and
+ * VDI drivers report whole blocks or the whole disk as data. */
+static int precise_block_status(const char *format)
+{
+	return !strcmp(format, "raw") || !strcmp(format, "qcow2") || !strcmp(format, "vmdk");
+}
+
+static int map_bytes(const char *drive, const char *format, uint64_t *bytes)
+{
+	struct strbuf out = STRBUF_INIT;
+	const char *argv[] = {"qemu-img", "map", "--output=json", "-f", format, drive, NULL};
+	struct run_opts o = {.output = &out};
+	int rc = run_argv(argv, &o);
+	if (rc != 0 || out.len > MAP_OUTPUT_MAX)
+		rc = error("qemu-img map %s failed: %s", drive, out.len ? strtok(out.buf, "\n") : "no output");
+	else
+		rc = sum_map(out.buf, out.len, bytes);
+	strbuf_release(&out);
+	return rc;
+}
+
+/* For formats without precise block status: copies the data (zeros
+ * skipped, as qemu-img convert does) to a temporary qcow2 and maps that. */
+static int map_by_copy(const struct inspect_disk_source *d, uint64_t *bytes)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/apkg-inspect-map-XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+	if (!mkdtemp(dir)) {
+		int rc = error_errno("cannot create %s", dir);
+		free(dir);
+		return rc;
+	}
+	cleanup_register(dir);
+	char *copy = path_join(dir, "data.qcow2");
+	int rc = run_checked("qemu-img", "convert", "-f", d->drive_format, "-O", "qcow2", d->drive, copy, NULL);
+	if (rc == 0)
+		rc = map_bytes(copy, "qcow2", bytes);
+	rm_rf(dir);
+	cleanup_unregister(dir);
+	free(copy);
+	free(dir);
+	return rc;
+}
+
 int inspect_source_allocated(const struct inspect_source *s, uint64_t *bytes)
 {
 	*bytes = 0;
 	for (size_t i = 0; i < s->n_disks; i++) {
 		const struct inspect_disk_source *d = &s->disks[i];
-		struct strbuf out = STRBUF_INIT;
-		const char *argv[] = {"qemu-img", "map", "--output=json", "-f", d->drive_format, d->drive, NULL};
-		struct run_opts o = {.output = &out};
-		int rc = run_argv(argv, &o);
-		if (rc != 0 || out.len > MAP_OUTPUT_MAX)
-			rc = error("qemu-img map %s failed: %s", d->drive, out.len ? strtok(out.buf, "\n") : "no output");
-		else
-			rc = sum_map(out.buf, out.len, bytes);
-		strbuf_release(&out);
+		int rc = precise_block_status(d->format) ? map_bytes(d->drive, d->drive_format, bytes) : map_by_copy(d, bytes);
 		if (rc < 0)
 			return -1;
 	}

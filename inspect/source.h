@@ -7,7 +7,8 @@
  * json: pseudo-protocol over the member's byte range in the tar
  * ({"driver": "vmdk", "file": {"driver": "raw", "offset": N, "size": M, ...}}).
  * When QEMU cannot do that, the member is copied out (sparsely) to a
- * temporary file instead, and read_via says so. Temporary files live in one
+ * temporary file instead, and read_via says so. Images with a backing file
+ * are refused: it could name any file on the host. Temporary files live in one
  * directory that inspect_source_release() removes (and a signal cleans up).
  */
 #ifndef APKG_INSPECT_SOURCE_H
@@ -42,7 +43,9 @@ const char *inspect_sniff_format(const unsigned char *head, size_t n);
 int inspect_source_open(const char *path, struct inspect_source *s);
 void inspect_source_release(struct inspect_source *s);
 /* Bytes that hold data (not holes, not zero clusters) across the disks,
- * from `qemu-img map`. Returns 0, or -1 after printing why. */
+ * from `qemu-img map`. VHDX, VHD and VDI, for which QEMU cannot tell data
+ * from holes finely, are first copied (zeros skipped) to a temporary qcow2
+ * in $TMPDIR or /var/tmp. Returns 0, or -1 after printing why. */
 int inspect_source_allocated(const struct inspect_source *s, uint64_t *bytes);
 
 #endif
