@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ostree.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -113,28 +114,52 @@ void stage_cache_touch(struct stage_cache *sc, const char *stage, const char *ke
 	free(ref);
 }
 
+/* The fsck of an entry, on its own thread and its own handle on the repository. */
+struct verify_job {
+	const char *repo_path, *commit;
+	int rc;
+	char *why;
+};
+
+static void *verify_entry(void *arg)
+{
+	struct verify_job *j = arg;
+	struct OstreeRepo *repo = ostree_tree_open(j->repo_path, OSTREE_TREE_EXISTING);
+	j->rc = repo ? ostree_tree_verify(repo, j->commit, &j->why) : -1;
+	ostree_tree_close(repo);
+	return NULL;
+}
+
+/* The entry is checked and copied out at the same time (on two cores that
+ * hides the fsck); the copy is thrown away unless the check passed. */
 int stage_cache_restore(struct stage_cache *sc, const char *stage, const char *key, const char *rootdir,
 			char commit[65])
 {
-	char *ref = stage_ref(stage, key), *why = NULL;
+	char *ref = stage_ref(stage, key);
 	int rc = ostree_tree_resolve(sc->repo, ref, commit);
 	free(ref);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	rc = ostree_tree_verify(sc->repo, commit, &why);
-	if (rc == 1) {
-		warning("cache: the %s entry %.12s is damaged (%s): rebuilding it", stage, key, why);
-		free(why);
-		drop_ref(sc, stage, key);
-		return 0;
-	}
-	if (rc < 0)
-		return -1;
+	struct verify_job job = {.repo_path = sc->repo_path, .commit = commit};
+	pthread_t thread;
+	int threaded = pthread_create(&thread, NULL, verify_entry, &job) == 0;
+	if (!threaded)
+		verify_entry(&job);
 	/* checkout_at creates the root itself, with the commit's owner and mode. */
-	if (rmdir(rootdir) < 0 && errno != ENOENT)
-		return error_errno("cannot make room for the cached tree at %s", rootdir);
-	if (ostree_tree_checkout(sc->repo, commit, rootdir) < 0)
-		return -1;
+	int copied = rmdir(rootdir) < 0 && errno != ENOENT ? error_errno("cannot make room for the cached tree at %s", rootdir)
+							     : ostree_tree_checkout(sc->repo, commit, rootdir);
+	if (threaded)
+		pthread_join(thread, NULL);
+	if (job.rc != 0 || copied < 0) {
+		if (rm_rf(rootdir) < 0 || mkdir(rootdir, 0755) < 0)
+			rc = error_errno("cannot empty %s again", rootdir);
+		if (job.rc == 1) {
+			warning("cache: the %s entry %.12s is damaged (%s): rebuilding it", stage, key, job.why);
+			drop_ref(sc, stage, key);
+		}
+		free(job.why);
+		return rc < 0 || job.rc < 0 || (job.rc == 0 && copied < 0) ? -1 : 0;
+	}
 	mark_used(sc, stage, key);
 	return 1;
 }
