@@ -48,12 +48,14 @@ build_input() {
 
 out=${BENCH_OUT:-$dir/out}
 mkdir -p "$out"
+rm -f "$out"/*.qcow2
 cat "$input" >/dev/null # warm the page cache for both tools
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 minimum() { sort -g | head -n 1; }
 
-# time_run FILE CMD...: prints "wall cpu" seconds of CMD writing FILE.
+# time_run FILE CMD...: prints "wall cpu" seconds of CMD writing FILE
+# (deleted first; sync so that neither tool pays for the other's writeback).
 time_run() {
 	local file=$1; shift
 	rm -f "$file"; sync
@@ -66,7 +68,6 @@ report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
 	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}; outputs in $out ($(stat -f -c %T "$out"))."
-
 	echo
 	echo "| mode | qemu-img wall s, median (min) | apkg wall s, median (min) | speed-up, medians (mins) | CPU s, qemu-img / apkg | qemu-img size | apkg size | size |"
 	echo "|---|---|---|---|---|---|---|---|"
