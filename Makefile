@@ -10,7 +10,7 @@
 
 PREFIX    ?= /usr/local
 CC        ?= gcc
-PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs
+PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs ext2fs com_err libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -22,8 +22,8 @@ DEFS      := -DAPKG_VERSION='"$(VERSION)"'
 
 # Host-side library code: everything but the guest-side programs. The probe's
 # checks-file format is shared: the builder writes what the probe reads.
-LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c \
-		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c))
+LIB_SRCS  := $(filter-out initramfs/init.c, $(wildcard util/*.c builder/*.c formats/*.c formats/*/*.c repro/*.c \
+		kernel/*.c initramfs/*.c validate/*.c validate/probe/checkfile.c publish/*.c vmm/*.c inspect/*.c))
 CLI_SRCS  := $(wildcard cli/*.c)
 INIT_SRCS := $(wildcard initramfs/init.c)
 PROBE_SRCS := $(wildcard validate/probe/*.c)
@@ -43,7 +43,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
 BINS := bin/apkg $(if $(INIT_SRCS),bin/apkg-init) $(if $(PROBE_SRCS),bin/apkg-probe)
 
-.PHONY: all check unit integration fuzz fuzz-replay bench run deps install clean
+.PHONY: all check unit guests vmm-check-bundle integration fuzz fuzz-replay bench run deps install clean
 all: $(BINS)
 
 $(OBJ)/%.o: %.c
@@ -93,7 +93,43 @@ $(ASAN)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(ASAN)/liba
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(DEFS) -o $@ $< tests/fuzz/replay_main.c $(ASAN)/libapkg.a $(PKG_LIBS)
 
-unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS)
+# VMM test guests (tests/vmm/guests/): freestanding C and assembly, linked at 1 MiB and
+# wrapped into a real bzImage by a small host tool, so the VMM boots them like Linux.
+GUEST_DIR  := tests/vmm/guests
+GUEST_SRCS := $(filter-out $(GUEST_DIR)/mkbzimage.c,$(wildcard $(GUEST_DIR)/*.c $(GUEST_DIR)/*.S))
+GUEST_CFLAGS := -std=gnu11 -O2 -m64 -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns \
+	-fno-pic -fno-pie -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -fcf-protection=none $(WARN)
+VMM_GUESTS := $(if $(GUEST_SRCS),build/vmm-guests/testguest.bzImage)
+
+build/vmm-guests/testguest.elf: $(GUEST_SRCS) $(GUEST_DIR)/guest.h $(GUEST_DIR)/guest.ld
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld -Wl,--build-id=none \
+		-o $@ $(GUEST_SRCS)
+
+build/vmm-guests/%.bin: build/vmm-guests/%.elf
+	objcopy -O binary $< $@
+
+build/vmm-guests/mkbzimage: $(GUEST_DIR)/mkbzimage.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
+
+build/vmm-guests/%.bzImage: build/vmm-guests/%.bin build/vmm-guests/mkbzimage
+	build/vmm-guests/mkbzimage $< $@
+
+guests: $(VMM_GUESTS)
+
+# `apkg boot` as one static binary, for tests/vmm/device_check.sh on machines without
+# apkg's library dependencies (`make vmm-check-bundle` also builds the test appliance).
+build/vmm-check/apkg-vmm: tests/vmm/apkg_vmm_static.c cli/cmd_boot.c build/libapkg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -static -o $@ tests/vmm/apkg_vmm_static.c cli/cmd_boot.c \
+		build/libapkg.a -lzstd -ldeflate -lz -pthread
+
+vmm-check-bundle: all build/vmm-check/apkg-vmm $(VMM_GUESTS)
+	@tests/vmm/make_check_bundle.sh
+
+unit: $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS) $(VMM_GUESTS)
 
 check: all unit $(TOOL_BINS)
 	@tests/run_all.sh
@@ -122,4 +158,4 @@ install: all
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/bench -prune -o -name '*.d' -type f -print 2>/dev/null)

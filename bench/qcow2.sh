@@ -1,9 +1,8 @@
 #!/bin/bash
 # bench/qcow2.sh: apkg convert vs qemu-img convert, raw -> qcow2, side by side.
 #
-# Input: a 2 GiB raw ext4 image holding ~400 MB of a real Debian bookworm
-# root filesystem (mmdebstrap minbase plus a few packages), built once and
-# cached as build/bench/debian-2g.raw. The page cache is warmed, then each
+# Input: the Debian root image of bench/lib/common.sh (2 GiB, ~400 MB of
+# data, cached as build/bench/debian-2g.raw). The page cache is warmed, then each
 # mode (plain, zlib, zstd) runs RUNS times per tool, alternating the tools
 # so that machine noise hits both alike; `sync` runs (untimed) before each
 # run so one run's writeback does not land in the next one's time.
@@ -25,25 +24,11 @@ input=${APKG_BENCH_INPUT:-$dir/debian-2g.raw}
 apkg=bin/apkg
 mkdir -p "$dir"
 
-skip() { echo "SKIP: $*"; exit 77; }
+. bench/lib/common.sh
 command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
 [ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time)"
 [ -x "$apkg" ] || skip "bin/apkg not built (run make)"
 
-PACKAGES=systemd,systemd-sysv,udev,dbus,python3,perl,git,vim,iproute2,openssh-server,curl,less,locales,man-db,ca-certificates,rsync
-
-build_input() {
-	command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed"
-	[ "$(id -u)" = 0 ] || skip "building the Debian input needs root (or set APKG_BENCH_INPUT)"
-	local tar=$dir/rootfs.tar root=$dir/rootfs
-	echo "building the input: mmdebstrap minbase bookworm + $PACKAGES" >&2
-	mmdebstrap --quiet --variant=minbase --include="$PACKAGES" bookworm "$tar" || skip "mmdebstrap failed (no mirror?)"
-	rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xpf "$tar" || exit 1
-	rm -f "$input.tmp" && truncate -s 2G "$input.tmp" &&
-		mke2fs -q -t ext4 -L bench -U 6b1c1b4e-0c1f-4d1e-9a3a-0d5c1b2a3f4e -d "$root" "$input.tmp" || exit 1
-	mv "$input.tmp" "$input"
-	rm -rf "$root" "$tar"
-}
 [ -f "$input" ] || build_input
 
 out=${BENCH_OUT:-$dir/out}
@@ -51,23 +36,11 @@ mkdir -p "$out"
 rm -f "$out"/*.qcow2
 cat "$input" >/dev/null # warm the page cache for both tools
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-minimum() { sort -g | head -n 1; }
-
-# time_run FILE CMD...: prints "wall cpu" seconds of CMD writing FILE
-# (deleted first; sync so that neither tool pays for the other's writeback).
-time_run() {
-	local file=$1; shift
-	rm -f "$file"; sync
-	"${NICE[@]}" /usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "$@" >/dev/null 2>&1 ||
-		{ echo "command failed: $*" >&2; exit 1; }
-	awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$dir/time.txt"
-}
-
 report=$dir/qcow2.md
 {
 	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
 	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}; outputs in $out ($(stat -f -c %T "$out"))."
+
 	echo
 	echo "| mode | qemu-img wall s, median (min) | apkg wall s, median (min) | speed-up, medians (mins) | CPU s, qemu-img / apkg | qemu-img size | apkg size | size |"
 	echo "|---|---|---|---|---|---|---|---|"

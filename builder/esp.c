@@ -116,8 +116,10 @@ int esp_build(const struct esp_inputs *in, const char *path, uint64_t size)
 	snprintf(epoch_env, sizeof epoch_env, "SOURCE_DATE_EPOCH=%llu", (unsigned long long)in->epoch);
 	char *env[] = {epoch_env, "MTOOLS_SKIP_CHECK=1", "TZ=UTC", NULL};
 	unlink(path);
-	/* --invariant fixes what mkfs.fat would otherwise take from the clock. */
-	const char *mkfs[] = {"mkfs.fat", "-C", "-F", "16", "-n", "ESP", "-i", serial, "--invariant", path, kib, NULL};
+	/* --invariant fixes what mkfs.fat would otherwise take from the clock; it
+	 * also sets the volume serial to 1234-ABCD, so -i (the serial derived
+	 * from the recipe) must come after it to win. */
+	const char *mkfs[] = {"mkfs.fat", "-C", "-F", "16", "-n", "ESP", "--invariant", "-i", serial, path, kib, NULL};
 	struct strbuf out = STRBUF_INIT;
 	struct run_opts o = {.output = &out, .env_add = env};
 	if (run_argv(mkfs, &o) != 0) {

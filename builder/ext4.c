@@ -6,12 +6,18 @@
 #include "util/run.h"
 #include "util/strbuf.h"
 
+#include <dirent.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2fs.h>
+#include <stddef.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define MiB (1024ull * 1024)
@@ -45,85 +51,130 @@ uint64_t ext4_auto_size(const struct tree_usage *u)
 	return (need + MiB - 1) / MiB * MiB;
 }
 
-/* Free inode ranges per group from dumpe2fs, turned into the in-use list. */
-static int used_inodes(const char *image, uint32_t **out, size_t *n_out)
+/* mke2fs -d copies each file's ctime (which no one can set on the host) and
+ * its read of the file bumps the atime, so both are set to the epoch after
+ * the fact, for every inode in use but the reserved ones (1 and 3..10),
+ * with libext2fs (which keeps the inode checksums right). Closing the file
+ * system stamps the superblock's write time: fs->now makes that the epoch. */
+static int ext4_fix_times(const char *image, uint64_t epoch)
 {
-	const char *argv[] = {"dumpe2fs", image, NULL};
-	struct strbuf dump = STRBUF_INIT;
-	struct run_opts o = {.output = &dump};
-	if (run_argv(argv, &o) != 0) {
-		strbuf_release(&dump);
-		return error("dumpe2fs %s failed", image);
+	ext2_filsys fs = NULL;
+	ext2_inode_scan scan = NULL;
+	errcode_t err = ext2fs_open(image, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+	if (!err)
+		err = ext2fs_read_inode_bitmap(fs);
+	if (!err)
+		err = ext2fs_open_inode_scan(fs, 0, &scan);
+	if (err) {
+		if (fs)
+			ext2fs_close_free(&fs);
+		return error("%s: libext2fs cannot open it: %s", image, error_message(err));
 	}
-	unsigned long per_group = 0, group = 0;
-	uint32_t *list = NULL;
-	size_t n = 0, alloc = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(dump.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "Inodes per group: %lu", &per_group) == 1)
+	fs->now = (time_t)epoch;
+	struct ext2_inode_large inode;
+	ext2_ino_t ino;
+	while (!err && !(err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)&inode, sizeof inode)) && ino) {
+		if (!ext2fs_test_inode_bitmap2(fs->inode_map, ino) || (ino < EXT2_FIRST_INO(fs->super) && ino != EXT2_ROOT_INO))
 			continue;
-		if (strncmp(line, "  Free inodes:", 14) || !per_group)
-			continue;
-		/* Mark the group's inodes used, then clear each free range. */
-		unsigned long first = group * per_group + 1, last = (group + 1) * per_group;
-		char *free_map = xcalloc(per_group, 1);
-		for (char *tok = line + 14; *tok;) {
-			unsigned long a, b;
-			int used_chars = 0;
-			if (sscanf(tok, " %lu-%lu%n", &a, &b, &used_chars) == 2 || (sscanf(tok, " %lu%n", &a, &used_chars) == 1 && (b = a, 1))) {
-				for (unsigned long i = a; i <= b && i <= last; i++)
-					if (i >= first)
-						free_map[i - first] = 1;
-				tok += used_chars;
-				while (*tok == ',' || *tok == ' ')
-					tok++;
-			} else {
-				break;
-			}
-		}
-		for (unsigned long i = first; i <= last; i++) {
-			if (free_map[i - first] || (i < 11 && i != 2))
-				continue;
-			if (n == alloc)
-				list = xrealloc(list, (alloc = alloc ? alloc * 2 : 1024) * sizeof *list);
-			list[n++] = (uint32_t)i;
-		}
-		free(free_map);
-		group++;
+		inode.i_atime = inode.i_ctime = (__u32)epoch;
+		if (EXT2_INODE_SIZE(fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
+		    inode.i_extra_isize >= offsetof(struct ext2_inode_large, i_crtime) - EXT2_GOOD_OLD_INODE_SIZE)
+			inode.i_atime_extra = inode.i_ctime_extra = (__u32)(epoch >> 32 & 3);
+		err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&inode, sizeof inode);
 	}
-	strbuf_release(&dump);
-	*out = list;
-	*n_out = n;
+	ext2fs_close_inode_scan(scan);
+	errcode_t cerr = ext2fs_close_free(&fs);
+	if (err || cerr)
+		return error("%s: cannot set inode times: %s", image, error_message(err ? err : cerr));
 	return 0;
 }
 
-/* mke2fs -d copies each file's ctime (which no one can set on the host) and
- * its read of the file bumps the atime, so both are set to the epoch after
- * the fact with debugfs, for every inode in use. */
-static int ext4_fix_times(const char *image, uint64_t epoch, const char *cmdfile)
+/* ---- extended attributes in one order ---- */
+
+#define XATTR_LIST_MAX_BYTES 65536
+#define XATTR_VALUE_MAX_BYTES 65536
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* mke2fs -d stores an inode's xattrs in the order the host lists them, which
+ * is the order they were set in (a tarball's, OSTree's, a package's): set
+ * them again sorted by name, so that the same attributes give the same
+ * inode whatever made the tree. path is a /proc/self/fd/N/name path. */
+static int sort_xattrs(const char *path, const char *shown)
 {
-	uint32_t *inodes = NULL;
-	size_t n = 0;
-	if (used_inodes(image, &inodes, &n) < 0)
-		return -1;
-	struct strbuf cmds = STRBUF_INIT;
-	for (size_t i = 0; i < n; i++)
-		strbuf_addf(&cmds, "sif <%u> atime @%llu\nsif <%u> ctime @%llu\n", inodes[i], (unsigned long long)epoch,
-			    inodes[i], (unsigned long long)epoch);
-	free(inodes);
-	int rc = write_file_atomic(cmdfile, cmds.buf, cmds.len, 0600);
-	strbuf_release(&cmds);
-	if (rc < 0)
-		return -1;
-	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, image, NULL};
-	struct strbuf out = STRBUF_INIT;
-	struct run_opts o = {.output = &out};
-	rc = run_argv(argv, &o);
-	unlink(cmdfile);
-	if (rc != 0)
-		error("debugfs could not set inode times: %s", out.buf);
-	strbuf_release(&out);
-	return rc ? -1 : 0;
+	char names[XATTR_LIST_MAX_BYTES];
+	ssize_t n = llistxattr(path, names, sizeof names);
+	if (n <= 0)
+		return 0;
+	char *list[256];
+	size_t count = 0;
+	int sorted = 1;
+	for (ssize_t i = 0; i < n && count < 256; i += (ssize_t)strlen(names + i) + 1) {
+		list[count] = names + i;
+		sorted &= count == 0 || strcmp(list[count - 1], list[count]) < 0;
+		count++;
+	}
+	if (sorted)
+		return 0;
+	qsort(list, count, sizeof *list, cmp_names);
+	char *values[256];
+	ssize_t sizes[256];
+	size_t read = 0;
+	int rc = 0;
+	for (; read < count && rc == 0; read++) {
+		values[read] = xmalloc(XATTR_VALUE_MAX_BYTES);
+		sizes[read] = lgetxattr(path, list[read], values[read], XATTR_VALUE_MAX_BYTES);
+		if (sizes[read] < 0)
+			rc = error_errno("%s: cannot read xattr %s", shown, list[read]);
+	}
+	for (size_t i = 0; i < count && rc == 0; i++)
+		if (lremovexattr(path, list[i]) < 0)
+			rc = error_errno("%s: cannot remove xattr %s", shown, list[i]);
+	for (size_t i = 0; i < count && rc == 0; i++)
+		if (lsetxattr(path, list[i], values[i], (size_t)sizes[i], XATTR_CREATE) < 0)
+			rc = error_errno("%s: cannot set xattr %s", shown, list[i]);
+	for (size_t i = 0; i < read; i++)
+		free(values[i]);
+	return rc;
+}
+
+static int sort_xattrs_below(int dfd, const char *rel, int depth)
+{
+	size_t n;
+	char **names = dir_names_at(dfd, &n);
+	if (!names)
+		return error_errno("cannot list %s", rel);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *proc = xasprintf("/proc/self/fd/%d/%s", dfd, names[i]);
+		char *shown = xasprintf("%s/%s", rel, names[i]);
+		struct stat st;
+		rc = sort_xattrs(proc, shown);
+		if (rc == 0 && fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && depth < 256) {
+			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = sub < 0 ? error_errno("cannot open %s", shown) : sort_xattrs_below(sub, shown, depth + 1);
+			if (sub >= 0)
+				close(sub);
+		}
+		free(proc);
+		free(shown);
+	}
+	free_names(names, n);
+	return rc;
+}
+
+static int sort_tree_xattrs(const char *rootdir)
+{
+	int dfd = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return error_errno("cannot open %s", rootdir);
+	char *proc = xasprintf("/proc/self/fd/%d", dfd);
+	int rc = sort_xattrs(proc, "/");
+	if (rc == 0)
+		rc = sort_xattrs_below(dfd, "", 0);
+	free(proc);
+	close(dfd);
+	return rc;
 }
 
 int ext4_build(const char *rootdir, const char *image, uint64_t size, const struct tree_usage *u,
@@ -137,7 +188,10 @@ int ext4_build(const char *rootdir, const char *image, uint64_t size, const stru
 	snprintf(inodes, sizeof inodes, "%llu", (unsigned long long)n_inodes);
 	snprintf(ext, sizeof ext, "hash_seed=%s,root_owner=0:0", hash_seed);
 	snprintf(fake_time, sizeof fake_time, "E2FSPROGS_FAKE_TIME=%llu", (unsigned long long)epoch);
-	char *env[] = {fake_time, NULL};
+	/* mke2fs -d sorts each directory with alphasort(), which follows the locale. */
+	char *env[] = {fake_time, "LC_ALL=C", NULL};
+	if (sort_tree_xattrs(rootdir) < 0)
+		return -1;
 	unlink(image);
 	const char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-d", rootdir, "-L", "root", "-U", fs_uuid,
 			      "-N", inodes, "-m", "1", "-E", ext, image, size_k, NULL};
@@ -149,8 +203,6 @@ int ext4_build(const char *rootdir, const char *image, uint64_t size, const stru
 	strbuf_release(&out);
 	if (rc)
 		return -1;
-	char *cmdfile = xasprintf("%s.times", image);
-	rc = ext4_fix_times(image, epoch, cmdfile);
-	free(cmdfile);
+	rc = ext4_fix_times(image, epoch);
 	return rc;
 }

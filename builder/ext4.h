@@ -3,7 +3,10 @@
  * Promises: the caller clamps the tree's timestamps first (rootfs_clamp_mtimes); inode
  * atimes and ctimes, which mke2fs takes from the host, are set to the epoch after; the
  * filesystem UUID and directory hash seed come from the caller, so the same
- * tree gives the same image. Ownership and modes are taken from the tree as
+ * tree gives the same image: directories are read in byte order (mke2fs sorts
+ * them, in the C locale) and each inode's xattrs are set again in name order,
+ * so neither the host's directory order nor the order in which a tarball,
+ * OSTree or a package set the xattrs shows in the image. Ownership and modes are taken from the tree as
  * it is on the host (apkg builds as root).
  */
 #ifndef APKG_BUILDER_EXT4_H

@@ -165,10 +165,28 @@ static int enable_unit(int rootfd, const char *root, uint64_t epoch)
 	return r;
 }
 
+/* {"apkg_recipe": 1, "recipe_hash": ..., "recipe": {the resolved recipe}}: what
+ * `apkg inspect` reports as the image's recipe. */
+static char *recipe_record(const struct recipe *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "{\"apkg_recipe\": 1, \"recipe_hash\": \"%s\", \"recipe\": ", r->hash);
+	recipe_to_json(r, &sb);
+	while (sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = 0;
+	strbuf_adds(&sb, "}\n");
+	return strbuf_detach(&sb);
+}
+
 static int install_into(int rootfd, const struct recipe *r, const char *root, int systemd, const struct strbuf *bin,
 			const char *checks)
 {
-	if (install_file(rootfd, root, "usr/lib/apkg", "apkg-probe", bin->buf, bin->len, 0755, r->epoch) < 0 ||
+	char *record = recipe_record(r);
+	/* 0600: the recipe may hold password hashes and the contents of private files. */
+	int rc = install_file(rootfd, root, "usr/lib/apkg", "recipe.json", record, strlen(record), 0600, r->epoch);
+	free(record);
+	if (rc < 0 ||
+	    install_file(rootfd, root, "usr/lib/apkg", "apkg-probe", bin->buf, bin->len, 0755, r->epoch) < 0 ||
 	    install_file(rootfd, root, "usr/lib/apkg", "checks", checks, strlen(checks), 0644, r->epoch) < 0)
 		return -1;
 	if (!systemd)

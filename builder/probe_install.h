@@ -1,8 +1,10 @@
 /* builder/probe_install.h: puts apkg's boot-check probe into an image root.
  *
  * `apkg build` calls probe_install() once the root filesystem is assembled.
- * It installs the static /usr/lib/apkg/apkg-probe and the recipe's checks as
- * /usr/lib/apkg/checks (format: validate/probe/checkfile.h), and on systemd
+ * It installs the static /usr/lib/apkg/apkg-probe, the recipe's checks as
+ * /usr/lib/apkg/checks (format: validate/probe/checkfile.h), the resolved
+ * recipe and its hash as /usr/lib/apkg/recipe.json (mode 0600: it may hold
+ * password hashes; `apkg inspect` reports it), and on systemd
  * bases the apkg-probe.service unit, enabled for multi-user.target. The unit
  * runs only when the boot asked for checks (/run/apkg/check, or apkg.check=1
  * on the kernel command line), so a normal boot never runs the probe; busybox
@@ -20,6 +22,8 @@ struct strbuf;
 
 #define PROBE_INSTALL_PATH "/usr/lib/apkg/apkg-probe"
 #define PROBE_UNIT_NAME "apkg-probe.service"
+#define PROBE_CHECKS_PATH "/usr/lib/apkg/checks"
+#define RECIPE_RECORD_PATH "/usr/lib/apkg/recipe.json"
 
 /* Returns 0, or -1 after printing why. */
 int probe_install(const struct recipe *r, const char *rootdir, int systemd);

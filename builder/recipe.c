@@ -412,6 +412,8 @@ void recipe_free(struct recipe *r)
 	free(r->base.variant);
 	free(r->base.mirror);
 	free(r->base.tarball);
+	free(r->base.ostree_repo);
+	free(r->base.ostree_ref);
 	free(r->kernel.package);
 	free(r->kernel.cmdline);
 	string_list_release(&r->kernel.modules);
@@ -431,6 +433,13 @@ void recipe_free(struct recipe *r)
 	}
 	free(r->checks);
 	string_list_release(&r->targets);
+	for (size_t i = 0; i < r->hygiene.n_waivers; i++) {
+		free(r->hygiene.waivers[i].rule);
+		free(r->hygiene.waivers[i].reason);
+		string_list_release(&r->hygiene.waivers[i].paths);
+	}
+	free(r->hygiene.waivers);
+	string_list_release(&r->hygiene.allow_private_keys);
 	for (size_t i = 0; i < r->n_file_names; i++)
 		free(r->file_names[i]);
 	free(r->file_names);

@@ -27,7 +27,7 @@ struct string_list {
 	size_t n;
 };
 
-enum base_kind { BASE_DEBIAN, BASE_BUSYBOX, BASE_TARBALL };
+enum base_kind { BASE_DEBIAN, BASE_BUSYBOX, BASE_TARBALL, BASE_OSTREE };
 enum boot_mode { BOOT_HYBRID, BOOT_BIOS, BOOT_UEFI };
 
 struct recipe_file {
@@ -50,6 +50,14 @@ struct recipe_user {
 	int password_set;  /* given explicitly in the recipe */
 	struct string_list ssh_authorized_keys;
 	char *home;        /* default /home/<name> (/root for root) */
+	struct recipe_pos pos;
+};
+
+/* hygiene.waive[]: a hygiene rule (builder/hygiene.h) that does not apply, and why. */
+struct recipe_waiver {
+	char *rule;        /* a rule name, e.g. "private-keys" */
+	char *reason;      /* recorded in manifest.json */
+	struct string_list paths; /* image paths it covers (a directory covers what is below); empty: all */
 	struct recipe_pos pos;
 };
 
@@ -80,6 +88,9 @@ struct recipe {
 		char *variant;    /* debian: minbase | essential | standard; default minbase */
 		char *mirror;     /* debian: NULL = host's apt source */
 		char *tarball;    /* absolute host path */
+		char *ostree_repo; /* ostree: absolute host path of the repository */
+		char *ostree_ref;  /* ostree: a ref, or a commit checksum */
+		char ostree_commit[65]; /* ostree: the commit the ref named when the recipe was loaded */
 		struct recipe_pos pos;
 	} base;
 
@@ -118,6 +129,12 @@ struct recipe {
 	int check_deadline_s;         /* default 120 */
 	struct string_list targets;   /* default [vmm, qemu-uefi] */
 
+	struct {
+		struct recipe_waiver *waivers;
+		size_t n_waivers;
+		struct string_list allow_private_keys; /* image paths where a private key is expected */
+	} hygiene;
+
 	char hash[65];   /* sha256 over the resolved recipe (canonical JSON) and source contents */
 
 	char **file_names;       /* the recipe files read (this one, then `extends` parents): recipe_pos.file */
@@ -136,6 +153,14 @@ void recipe_free(struct recipe *r);
 /* Canonical JSON of the resolved recipe (stable key order), used for
  * `apkg recipe check --json` and as the input of recipe->hash. */
 void recipe_to_json(const struct recipe *r, struct strbuf *out);
+/* The parts of a recipe that shape one stage's root filesystem (see
+ * builder/stage_key.h): the base (base.*, packages, kernel.package,
+ * network.dhcp, the epoch; for busybox also name and version) or the
+ * customisation (files with their source contents, users, services,
+ * hostname, network, run, the epoch). sha256 over their canonical JSON;
+ * -1 after printing an error when a source cannot be read. */
+enum recipe_part { RECIPE_PART_BASE, RECIPE_PART_CUSTOMIZE };
+int recipe_part_digest(const struct recipe *r, enum recipe_part part, uint8_t digest[32]);
 /* Parses sizes like "512M", "2G", "1048576" (binary units). Returns -1 if invalid. */
 int parse_size(const char *s, uint64_t *out);
 const char *check_kind_name(enum check_kind k);

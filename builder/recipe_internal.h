@@ -110,7 +110,7 @@ struct str_rule {
 };
 extern const struct str_rule RULE_NAME, RULE_VERSION, RULE_PACKAGE, RULE_MODULE, RULE_UNIT, RULE_LOGIN,
 	RULE_HOSTNAME, RULE_OWNER, RULE_PASSWORD, RULE_SSH_KEY, RULE_ABS_PATH, RULE_SUITE, RULE_MIRROR,
-	RULE_COMMAND, RULE_LINE, RULE_HTTP_URL;
+	RULE_COMMAND, RULE_LINE, RULE_HTTP_URL, RULE_OSTREE_REF;
 
 struct recipe_pos pos_of(const struct ynode *n);
 /* The value of key, or NULL when it is absent or null. */
@@ -136,11 +136,14 @@ int list_has(const struct string_list *l, const char *s);
 /* A host path relative to the directory of the file that names it, which it
  * may not leave (also not through symlinks). *abs is its realpath. */
 int resolve_source(struct rctx *c, const struct ynode *n, const char *label, char **abs, int *is_dir);
+/* A host directory given absolute or relative to the directory of the file
+ * that names it (it may be anywhere: an OSTree repository). *abs is its realpath. */
+int resolve_host_dir(struct rctx *c, const struct ynode *n, const char *label, char **abs);
 /* Reports every later occurrence of a key already seen: "LIST[i].FIELD: duplicate NOUN ...". */
 void report_duplicates(struct rctx *c, size_t n, char *const *keys, struct ynode *const *nodes,
 		       const char *list, const char *fieldname, const char *noun, int quoted);
 
-/* ---- recipe_validate.c, recipe_items.c ---- */
+/* ---- recipe_validate.c, recipe_items.c, recipe_hygiene.c ---- */
 
 struct vctx {
 	struct rctx *c;
@@ -152,6 +155,8 @@ struct vctx {
 void read_files(struct vctx *v, const struct ynode *root);
 void read_users(struct vctx *v, const struct ynode *root);
 void read_checks(struct vctx *v, const struct ynode *root);
+/* recipe_hygiene.c */
+void read_hygiene(struct vctx *v, const struct ynode *root);
 
 /* The merged tree -> r. Returns 0 when no error was found. */
 int recipe_from_tree(struct rctx *c, struct ynode *root, struct recipe *r);
@@ -163,5 +168,7 @@ void json_string(struct strbuf *sb, const char *s, size_t len);
 
 /* Path helpers. */
 char *relative_path(const char *from_dir, const char *to);
+/* "/var/www//html/" -> "/var/www/html": one spelling per image path, for duplicates. */
+char *normalize_path(const char *p);
 
 #endif

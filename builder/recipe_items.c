@@ -20,8 +20,7 @@ static const char *const HTTP_KEYS[] = {"url", "status", "contains", NULL};
 
 /* ---- files ---- */
 
-/* "/var/www//html/" -> "/var/www/html": one spelling per path, for duplicates. */
-static char *normalize_path(const char *p)
+char *normalize_path(const char *p)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (; *p; p++)

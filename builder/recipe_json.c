@@ -10,6 +10,7 @@
  */
 #include "builder/recipe_internal.h"
 
+#include "util/diag.h"
 #include "util/sha256.h"
 #include "util/strbuf.h"
 
@@ -145,11 +146,25 @@ static void json_host_path(struct json *j, const struct recipe *r, const char *k
 	free(rel);
 }
 
+/* A repository may live anywhere: relative when it is under the recipe's
+ * directory (the recipe moves with it), else absolute. */
+static void json_repo_path(struct json *j, const struct recipe *r, const char *key, const char *abs)
+{
+	char *rel = relative_path(r->dir, abs);
+	json_str(j, key, strncmp(rel, "../", 3) && strcmp(rel, "..") ? rel : abs);
+	free(rel);
+}
+
 static void json_base(struct json *j, const struct recipe *r)
 {
 	json_open(j, "base", '{');
 	if (r->base.kind == BASE_TARBALL) {
 		json_host_path(j, r, "tarball", r->base.tarball);
+	} else if (r->base.kind == BASE_OSTREE) {
+		json_open(j, "ostree", '{');
+		json_repo_path(j, r, "repo", r->base.ostree_repo);
+		json_str(j, "ref", r->base.ostree_ref);
+		json_close(j, '}');
 	} else {
 		json_str(j, "distro", r->base.distro);
 		if (r->base.kind == BASE_DEBIAN) {
@@ -228,6 +243,23 @@ static void json_checks(struct json *j, const struct recipe *r)
 	json_close(j, ']');
 }
 
+static void json_hygiene(struct json *j, const struct recipe *r)
+{
+	json_open(j, "hygiene", '{');
+	json_open(j, "waive", '[');
+	for (size_t i = 0; i < r->hygiene.n_waivers; i++) {
+		const struct recipe_waiver *w = &r->hygiene.waivers[i];
+		json_open(j, NULL, '{');
+		json_str(j, "rule", w->rule);
+		json_str(j, "reason", w->reason);
+		json_list(j, "paths", &w->paths);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_list(j, "allow_private_keys", &r->hygiene.allow_private_keys);
+	json_close(j, '}');
+}
+
 static void json_machine(struct json *j, const struct recipe *r)
 {
 	static const char *const boot[] = {"hybrid", "bios", "uefi"};
@@ -278,6 +310,7 @@ void recipe_to_json(const struct recipe *r, struct strbuf *out)
 	json_list(&j, "targets", &r->targets);
 	json_int(&j, "check_deadline", r->check_deadline_s);
 	json_checks(&j, r);
+	json_hygiene(&j, r);
 	json_close(&j, '}');
 	strbuf_addc(out, '\n');
 }
@@ -391,6 +424,75 @@ static int hash_source(struct rctx *c, struct sha256 *s, const char *abs, struct
 	return rc;
 }
 
+/* ---- the inputs of one build stage ---- */
+
+static int hash_part_source(struct sha256 *s, const char *abs)
+{
+	struct strbuf failed = STRBUF_INIT;
+	sha256_update(s, "source\n", 7);
+	int rc = hash_tree(s, abs, "", 0, &failed);
+	if (rc < 0)
+		error("cannot read %s: %s", failed.buf, strerror(errno));
+	strbuf_release(&failed);
+	return rc;
+}
+
+/* base: what the bootstrap reads (busybox writes the name and version
+ * into /etc/os-release; a debian base adds systemd-resolved for DHCP). */
+static void json_base_part(struct json *j, const struct recipe *r)
+{
+	json_base(j, r);
+	json_list(j, "packages", &r->packages);
+	json_str(j, "kernel.package", r->kernel.package);
+	json_bool(j, "network.dhcp", r->network_dhcp);
+	if (r->base.kind == BASE_BUSYBOX) {
+		json_str(j, "name", r->name);
+		json_str(j, "version", r->version);
+	}
+}
+
+static void json_customize_part(struct json *j, const struct recipe *r)
+{
+	json_files(j, r);
+	json_users(j, r);
+	json_open(j, "services", '{');
+	json_list(j, "enable", &r->services_enable);
+	json_list(j, "disable", &r->services_disable);
+	json_close(j, '}');
+	json_str(j, "hostname", r->hostname);
+	json_bool(j, "network.dhcp", r->network_dhcp);
+	json_list(j, "run", &r->run);
+}
+
+int recipe_part_digest(const struct recipe *r, enum recipe_part part, uint8_t digest[32])
+{
+	struct strbuf text = STRBUF_INIT;
+	struct json j = {.sb = &text};
+	json_open(&j, NULL, '{');
+	json_str(&j, "part", part == RECIPE_PART_BASE ? "base" : "customize");
+	json_int(&j, "epoch", (long long)r->epoch);
+	if (part == RECIPE_PART_BASE)
+		json_base_part(&j, r);
+	else
+		json_customize_part(&j, r);
+	json_close(&j, '}');
+	struct sha256 s;
+	sha256_init(&s);
+	sha256_update(&s, "apkg-recipe-part-1\n", 19);
+	sha256_update(&s, text.buf, text.len + 1);
+	strbuf_release(&text);
+	int rc = 0;
+	if (part == RECIPE_PART_BASE && r->base.tarball)
+		rc = hash_part_source(&s, r->base.tarball);
+	if (part == RECIPE_PART_BASE && r->base.kind == BASE_OSTREE)
+		sha256_update(&s, r->base.ostree_commit, strlen(r->base.ostree_commit));
+	for (size_t i = 0; part == RECIPE_PART_CUSTOMIZE && rc == 0 && i < r->n_files; i++)
+		if (r->files[i].source)
+			rc = hash_part_source(&s, r->files[i].source);
+	sha256_final(&s, digest);
+	return rc;
+}
+
 int recipe_compute_hash(struct rctx *c, struct recipe *r)
 {
 	struct strbuf json = STRBUF_INIT;
@@ -404,6 +506,10 @@ int recipe_compute_hash(struct rctx *c, struct recipe *r)
 	strbuf_release(&json);
 	if (r->base.tarball && hash_source(c, &s, r->base.tarball, r->base.pos, "base.tarball") < 0)
 		rc = -1;
+	if (r->base.kind == BASE_OSTREE) { /* the content, not only the name of the ref */
+		sha256_update(&s, "ostree-commit\n", 14);
+		sha256_update(&s, r->base.ostree_commit, strlen(r->base.ostree_commit));
+	}
 	for (size_t i = 0; i < r->n_files; i++) {
 		if (r->files[i].source &&
 		    hash_source(c, &s, r->files[i].source, r->files[i].pos, field_label("files[%zu].source", i).s) < 0)

@@ -233,6 +233,26 @@ static int valid_http_url(const char *s)
 	return !*s || *s == '/' || *s == '?';
 }
 
+/* OSTree refs: components of [A-Za-z0-9._-] (not starting with '.' or '-') joined by '/'. */
+static int valid_ostree_ref(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 255)
+		return 0;
+	for (const char *c = s; *c;) {
+		size_t len = strcspn(c, "/");
+		if (!len || !in_set(c[0], LOWER UPPER DIGIT "_"))
+			return 0;
+		for (size_t i = 1; i < len; i++)
+			if (!in_set(c[i], LOWER UPPER DIGIT "._-"))
+				return 0;
+		c += len;
+		if (*c == '/' && !*++c)
+			return 0;
+	}
+	return 1;
+}
+
 static int valid_command(const char *s)
 {
 	return s[strspn(s, " \t\n\r")] != 0;
@@ -260,6 +280,8 @@ const struct str_rule RULE_SUITE = {valid_suite, "suite", "like bookworm"};
 const struct str_rule RULE_MIRROR = {valid_mirror, "mirror", "an http://, https:// or file:/ URL"};
 const struct str_rule RULE_HTTP_URL = {valid_http_url, "URL",
 				       "http://HOST[:PORT]/PATH; the check speaks plain HTTP"};
+const struct str_rule RULE_OSTREE_REF = {valid_ostree_ref, "OSTree ref",
+					 "like os/x86_64/stable or a commit checksum"};
 const struct str_rule RULE_COMMAND = {valid_command, NULL, "empty command"};
 const struct str_rule RULE_LINE = {no_control_chars, NULL, "must be a single line without control characters"};
 
@@ -522,6 +544,35 @@ int resolve_source(struct rctx *c, const struct ynode *n, const char *label, cha
 	free(real);
 	free(full);
 	free(rel);
+	return rc;
+}
+
+int resolve_host_dir(struct rctx *c, const struct ynode *n, const char *label, char **abs)
+{
+	char *given, what[64];
+	if (read_string(c, n, label, NULL, &given) < 0)
+		return -1;
+	const char *shown = ynode_describe(n, what, sizeof what);
+	const struct rfile *f = rctx_file(c, n->file);
+	char *full = given[0] == '/' ? xstrdup(given) : f && f->dir ? path_join(f->dir, given) : NULL;
+	char *real = NULL;
+	struct stat st;
+	int rc = -1;
+	if (!*given)
+		rerr(c, n, "%s: empty path", label);
+	else if (!full || !(real = realpath(full, NULL)))
+		rerr(c, n, "%s: %s %s", label, shown,
+		     !full || errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
+	else if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		rerr(c, n, "%s: %s is not a directory", label, shown);
+	else {
+		*abs = real;
+		real = NULL;
+		rc = 0;
+	}
+	free(real);
+	free(full);
+	free(given);
 	return rc;
 }
 

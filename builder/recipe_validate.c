@@ -7,6 +7,7 @@
  */
 #include "builder/recipe_internal.h"
 
+#include "builder/ostree_io.h"
 #include "util/strbuf.h"
 
 #include <stdio.h>
@@ -19,8 +20,9 @@
 static const char *const TOP_KEYS[] = {"apkg", "name", "version", "description", "extends", "epoch", "base",
 				       "kernel", "packages", "files", "users", "services", "hostname",
 				       "network", "run", "disk", "hardware", "outputs", "checks",
-				       "check_deadline", "targets", NULL};
-static const char *const BASE_KEYS[] = {"distro", "suite", "variant", "mirror", "tarball", NULL};
+				       "check_deadline", "targets", "hygiene", NULL};
+static const char *const BASE_KEYS[] = {"distro", "suite", "variant", "mirror", "tarball", "ostree", NULL};
+static const char *const OSTREE_KEYS[] = {"repo", "ref", NULL};
 static const char *const KERNEL_KEYS[] = {"package", "cmdline", "modules", NULL};
 static const char *const SERVICES_KEYS[] = {"enable", "disable", NULL};
 static const char *const NETWORK_KEYS[] = {"dhcp", NULL};
@@ -32,7 +34,7 @@ static const char *const VARIANTS[] = {"minbase", "essential", "standard", NULL}
 static const char *const FILESYSTEMS[] = {"ext4", NULL};
 static const char *const BOOT_MODES[] = {"hybrid", "bios", "uefi", NULL}; /* enum boot_mode order */
 static const char *const NICS[] = {"e1000", "virtio", "vmxnet3", NULL};
-static const char *const OUTPUTS[] = {"raw", "qcow2", "vmdk", "ova", "vhdx", "vdi", NULL};
+static const char *const OUTPUTS[] = {"raw", "qcow2", "vmdk", "ova", "vhdx", "vdi", "ostree", NULL};
 static const char *const TARGETS[] = {"vmm",    "qemu-bios",  "qemu-uefi", "virtualbox", "virtualbox-efi",
 				      "vmware", "vmware-efi", "hyperv",    NULL};
 /* Targets whose virtual hardware has an AHCI controller the cloud kernel cannot drive. */
@@ -97,6 +99,12 @@ static void read_header(struct vctx *v, const struct ynode *root)
 	read_epoch(v, root);
 }
 
+static const char *base_noun(enum base_kind kind)
+{
+	static const char *const nouns[] = {"debian", "busybox", "a tarball", "an ostree commit"}; /* enum base_kind */
+	return nouns[kind];
+}
+
 /* suite, variant and mirror: for debian only; defaults bookworm and minbase. */
 static void read_debian_options(struct vctx *v, const struct ynode *base)
 {
@@ -107,7 +115,7 @@ static void read_debian_options(struct vctx *v, const struct ynode *base)
 			const struct ynode *n = field(base, debian_only[i]);
 			if (n)
 				rerr(v->c, n, "base.%s: only for distro debian (this base is %s)", debian_only[i],
-				     r->base.kind == BASE_BUSYBOX ? "busybox" : "a tarball");
+				     base_noun(r->base.kind));
 		}
 		return;
 	}
@@ -119,6 +127,33 @@ static void read_debian_options(struct vctx *v, const struct ynode *base)
 	read_optional_string(v, base, "mirror", "base.mirror", &RULE_MIRROR, &r->base.mirror);
 	set_default(&r->base.suite, "bookworm");
 	set_default(&r->base.variant, "minbase");
+}
+
+/* base.ostree: {repo, ref}; the ref is resolved now, so that the recipe's
+ * hash covers the commit's content and not only its name. */
+static void read_ostree_base(struct vctx *v, const struct ynode *n)
+{
+	struct recipe *r = v->r;
+	r->base.kind = BASE_OSTREE;
+	if (expect_kind(v->c, n, "base.ostree", YNODE_MAP) < 0)
+		return;
+	check_keys(v->c, n, "base.ostree", OSTREE_KEYS);
+	const struct ynode *repo = field(n, "repo"), *ref = field(n, "ref");
+	if (!repo)
+		missing_key(v->c, n, "base.ostree", "repo");
+	if (!ref)
+		missing_key(v->c, n, "base.ostree", "ref");
+	else
+		read_string(v->c, ref, "base.ostree.ref", &RULE_OSTREE_REF, &r->base.ostree_ref);
+	if (!repo || resolve_host_dir(v->c, repo, "base.ostree.repo", &r->base.ostree_repo) < 0 || !r->base.ostree_ref)
+		return;
+	char *why = NULL, what[64];
+	int rc = ostree_lookup(r->base.ostree_repo, r->base.ostree_ref, r->base.ostree_commit, &why);
+	if (rc == -1)
+		rerr(v->c, repo, "base.ostree.repo: %s %s", ynode_describe(repo, what, sizeof what), why);
+	else if (rc == -2)
+		rerr(v->c, ref, "base.ostree.ref: %s %s", ynode_describe(ref, what, sizeof what), why);
+	free(why);
 }
 
 static void read_base(struct vctx *v, const struct ynode *root)
@@ -134,9 +169,12 @@ static void read_base(struct vctx *v, const struct ynode *root)
 	r->base.pos = pos_of(base);
 	check_keys(v->c, base, "base", BASE_KEYS);
 	const struct ynode *distro = field(base, "distro"), *tarball = field(base, "tarball");
+	const struct ynode *ostree = field(base, "ostree");
 	int k, is_dir = 0;
-	if (distro && tarball) {
-		rerr(v->c, tarball, "base: give either distro or tarball, not both");
+	if ((distro != NULL) + (tarball != NULL) + (ostree != NULL) > 1) {
+		rerr(v->c, distro && tarball ? tarball : ostree, "base: give one of distro, tarball or ostree, not several");
+	} else if (ostree) {
+		read_ostree_base(v, ostree);
 	} else if (distro) {
 		if (read_enum(v->c, distro, "base.distro", "distro", DISTROS, &k) < 0)
 			return;
@@ -147,10 +185,10 @@ static void read_base(struct vctx *v, const struct ynode *root)
 		if (resolve_source(v->c, tarball, "base.tarball", &r->base.tarball, &is_dir) == 0 && is_dir)
 			rerr(v->c, tarball, "base.tarball: \"%s\" is a directory, not an archive", tarball->str);
 	} else {
-		rerr(v->c, base, "base: needs distro (debian or busybox) or tarball");
+		rerr(v->c, base, "base: needs distro (debian or busybox), tarball or ostree");
 		return;
 	}
-	v->base_known = !(distro && tarball);
+	v->base_known = (distro != NULL) + (tarball != NULL) + (ostree != NULL) == 1;
 	if (v->base_known)
 		read_debian_options(v, base);
 }
@@ -162,7 +200,7 @@ static void read_packages(struct vctx *v, const struct ynode *root)
 		return;
 	if (v->base_known && v->r->base.kind != BASE_DEBIAN)
 		rerr(v->c, n, "packages: only a debian base installs packages (this base is %s)",
-		     v->r->base.kind == BASE_BUSYBOX ? "busybox" : "a tarball");
+		     base_noun(v->r->base.kind));
 }
 
 static void read_kernel(struct vctx *v, const struct ynode *root)
@@ -310,7 +348,7 @@ static void read_outputs_targets(struct vctx *v, const struct ynode *root)
 	long deadline;
 	if ((n = field(root, "outputs")) &&
 	    read_enum_list(v->c, n, "outputs", "output", OUTPUTS, &r->outputs) == 0 && !n->n)
-		rerr(v->c, n, "outputs: name at least one output (raw, qcow2, vmdk, ova, vhdx or vdi)");
+		rerr(v->c, n, "outputs: name at least one output (raw, qcow2, vmdk, ova, vhdx, vdi or ostree)");
 	if (!n)
 		list_add(&r->outputs, "qcow2", NO_POS);
 	if ((n = field(root, "targets")))
@@ -389,6 +427,7 @@ int recipe_from_tree(struct rctx *c, struct ynode *root, struct recipe *r)
 	read_hardware(&v, root);
 	read_outputs_targets(&v, root);
 	read_checks(&v, root);
+	read_hygiene(&v, root);
 	check_targets_boot(&v);
 	check_kernel_targets(&v);
 	return c->n_errors > errors_before ? -1 : 0;

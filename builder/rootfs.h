@@ -27,6 +27,11 @@ struct recipe;
  * output. */
 int rootfs_debian(const struct recipe *r, const char *rootdir, const char *scratch);
 
+/* The apt source line a debian base is bootstrapped from, "deb URI SUITE
+ * COMPONENTS": the recipe's base.mirror, else the host's first Debian
+ * source. NULL after printing an error. Caller frees. */
+char *debian_mirror_line(const struct recipe *r);
+
 /* Tarball base: extracts r->base.tarball (any format and compression
  * libarchive reads) into rootdir, keeping numeric owners, modes, xattrs,
  * ACLs and times. Absolute paths, ".." and writes through symlinks are
@@ -53,8 +58,9 @@ int rootfs_is_systemd(const char *rootdir);
  * debconf databases. Paths the recipe's `files` install are left alone. */
 int rootfs_scrub(const struct recipe *r, const char *rootdir, int systemd);
 
-/* Sets the modification and access time of every entry newer than epoch to
- * epoch (symlinks themselves, never followed), for reproducible file systems. */
+/* Sets the modification and access time of every entry modified after epoch
+ * to epoch (symlinks themselves, never followed), for reproducible file
+ * systems. Entries modified before it keep both times. */
 int rootfs_clamp_mtimes(const char *rootdir, uint64_t epoch);
 
 #endif

@@ -37,18 +37,20 @@ static const char inittab[] =
 
 /* rcS: the API filesystems may already be mounted (apkg's initramfs moves
  * /dev, /proc and /sys into the new root, and mounts /run when a boot check
- * was requested), so mount only what is missing and never remount /run. */
+ * was requested), so mount only what is missing and never hide /run.
+ * Debian's busybox-static has no `mountpoint` applet: /proc/mounts tells. */
 static const char rcS[] =
 	"#!/bin/sh\n"
 	"# /etc/init.d/rcS: busybox appliance start-up (written by apkg)\n"
 	"PATH=/sbin:/bin:/usr/sbin:/usr/bin\n"
 	"export PATH\n"
-	"mountpoint -q /proc || mount -t proc proc /proc\n"
-	"mountpoint -q /sys || mount -t sysfs sysfs /sys\n"
-	"mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev\n"
-	"mkdir -p /dev/pts && (mountpoint -q /dev/pts || mount -t devpts devpts /dev/pts)\n"
-	"mountpoint -q /run || mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run\n"
-	"mountpoint -q /tmp || mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp\n"
+	"[ -e /proc/mounts ] || mount -t proc proc /proc\n"
+	"mounted() { grep -q \" $1 \" /proc/mounts; }\n"
+	"mounted /sys || mount -t sysfs sysfs /sys\n"
+	"mounted /dev || mount -t devtmpfs devtmpfs /dev\n"
+	"mkdir -p /dev/pts && (mounted /dev/pts || mount -t devpts devpts /dev/pts)\n"
+	"mounted /run || mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run\n"
+	"mounted /tmp || mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp\n"
 	"mount -o remount,rw / 2>/dev/null\n"
 	"[ -s /etc/hostname ] && hostname -F /etc/hostname\n"
 	"ifconfig lo 127.0.0.1 up\n"

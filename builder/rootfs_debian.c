@@ -234,7 +234,7 @@ static int host_source(char **uri, char **components)
 	return r;
 }
 
-static char *mirror_line(const struct recipe *r)
+char *debian_mirror_line(const struct recipe *r)
 {
 	char *uri = NULL, *components = NULL;
 	if (r->base.mirror && *r->base.mirror) {
@@ -377,7 +377,7 @@ int rootfs_debian(const struct recipe *r, const char *rootdir, const char *scrat
 	struct strbuf includes = STRBUF_INIT;
 	char *mirror = NULL;
 	int rc = include_list(r, &includes);
-	if (rc == 0 && !(mirror = mirror_line(r)))
+	if (rc == 0 && !(mirror = debian_mirror_line(r)))
 		rc = -1;
 	if (rc == 0 && mkdir_p(scratch, 0700) < 0)
 		rc = -1;

@@ -238,11 +238,14 @@ static int clamp_at(int parent, const char *name, const struct stat *st, dev_t d
 		if (r < 0)
 			return r;
 	}
-	struct timespec t = st->st_mtim.tv_sec > epoch->tv_sec ? *epoch : st->st_mtim;
-	if (t.tv_sec == st->st_mtim.tv_sec && t.tv_nsec == st->st_mtim.tv_nsec &&
-	    st->st_atim.tv_sec == t.tv_sec && st->st_atim.tv_nsec == t.tv_nsec)
+	/* Only a modification time past the epoch is touched: reading a file
+	 * bumps its access time, and rewriting every access time would change
+	 * every inode's ctime, which the stage cache takes as a change of the
+	 * file (builder/ostree_tree.h). The image gets every access time set
+	 * to the epoch anyway (builder/ext4.c). */
+	if (st->st_mtim.tv_sec <= epoch->tv_sec)
 		return 0;
-	struct timespec times[2] = {t, t};
+	struct timespec times[2] = {*epoch, *epoch};
 	if (utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) < 0)
 		return error_errno("cannot set the times of %s", name);
 	return 0;

@@ -12,8 +12,10 @@ int cmd_boot(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 
 /* For commands that a later issue implements. */
 int cli_not_implemented(const char *command);

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 
 #include "formats/extents.h"
+#include "formats/meta.h"
 #include "formats/reader.h"
 #include "formats/writer.h"
 #include "util/diag.h"
@@ -31,6 +32,10 @@ struct convert_args {
 	int version;
 	int threads;
 	int sync;
+	const char *vmdk_subformat, *vmdk_adapter;
+	struct appliance_meta meta;  /* ova: what the OVF describes */
+	int meta_set;                /* an ova-only option was given */
+	const char *firmware;
 };
 
 static void usage(FILE *f)
@@ -39,7 +44,8 @@ static void usage(FILE *f)
 		"usage: apkg convert IN OUT [options]\n"
 		"\n"
 		"Converts a disk image. IN is raw or qcow2 (detected from its content);\n"
-		"OUT's format comes from --format or its extension (.qcow2, .raw, .img).\n"
+		"OUT's format comes from --format or its extension (.qcow2, .raw, .img,\n"
+		".vmdk, .vhdx, .vdi, .ova).\n"
 		"Zero ranges are skipped; OUT appears only once it is complete.\n"
 		"\n"
 		"options:\n"
@@ -47,10 +53,22 @@ static void usage(FILE *f)
 		"      --compress C        qcow2 compression: none (default), zlib, zstd\n"
 		"      --cluster-size N    qcow2 cluster size, 4K..2M, a power of two (default 64K)\n"
 		"      --qcow2-version V   2 (compat 0.10) or 3 (compat 1.1, default)\n"
+		"      --vmdk-subformat S  streamOptimized (default; ESXi, OVAs) or monolithicSparse\n"
+		"                          (VMware Workstation)\n"
+		"      --vmdk-adapter A    ddb.adapterType: lsilogic (default), ide, buslogic, legacyESX\n"
+		"      --ova-profile P     vmware, virtualbox or generic (default): the OVF each\n"
+		"                          product's own exporter writes\n"
+		"      --ova-manifest A    sha256 (default), sha1 (ESXi 6.0 and older), sha512\n"
+		"      --name N            ova: the appliance name (default: OUT's base name)\n"
+		"      --cpus N            ova: virtual CPUs (default 1)\n"
+		"      --memory SIZE       ova: memory, e.g. 512M, 2G (default 512M)\n"
+		"      --nic M             ova: e1000 (default), vmxnet3, virtio or none\n"
+		"      --firmware F        ova: any (default: the disk boots both ways), bios or efi\n"
 		"  -j, --threads N         compression threads (default: number of CPUs)\n"
 		"      --sync              flush OUT to disk before it appears (slower; like\n"
 		"                          qemu-img and cp, the default leaves that to the kernel)\n"
-		"  -h, --help              this text\n",
+		"  -h, --help              this text\n"
+		"SOURCE_DATE_EPOCH sets the timestamps an OVA stores (default 0).\n",
 		image_format_names());
 }
 
@@ -82,7 +100,67 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 	return 0;
 }
 
-enum { OPT_COMPRESS = 256, OPT_CLUSTER_SIZE, OPT_QCOW2_VERSION, OPT_SYNC };
+enum {
+	OPT_COMPRESS = 256, OPT_CLUSTER_SIZE, OPT_QCOW2_VERSION, OPT_SYNC, OPT_VMDK_SUBFORMAT, OPT_VMDK_ADAPTER,
+	OPT_OVA_PROFILE, OPT_OVA_MANIFEST, OPT_NAME, OPT_CPUS, OPT_MEMORY, OPT_NIC, OPT_FIRMWARE,
+};
+
+/* "512M", "2G", "1048576" -> bytes (binary units); 0 if malformed. */
+static uint64_t parse_memory(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s)
+		return 0;
+	int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : *end == 'G' || *end == 'g' ? 30 : 0;
+	if (shift)
+		end++;
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	if (*end || v > (1ull << 40) >> shift)
+		return 0;
+	return (uint64_t)v << shift;
+}
+
+/* Options that only the ova format reads. */
+static int parse_ova_option(int c, const char *arg, struct convert_args *a)
+{
+	a->meta_set = 1;
+	switch (c) {
+	case OPT_OVA_PROFILE:
+		a->meta.ova_profile = arg;
+		break;
+	case OPT_OVA_MANIFEST:
+		a->meta.manifest = arg;
+		break;
+	case OPT_NAME:
+		a->meta.name = arg;
+		break;
+	case OPT_CPUS: {
+		int n;
+		if (parse_int(arg, 1, 768, &n) < 0)
+			return error("--cpus: '%s' is not a count from 1 to 768", arg);
+		a->meta.cpus = (unsigned)n;
+		break;
+	}
+	case OPT_MEMORY:
+		if (!(a->meta.memory = parse_memory(arg)))
+			return error("--memory: '%s' is not a size (e.g. 512M, 2G)", arg);
+		break;
+	case OPT_NIC:
+		a->meta.nic = arg;
+		break;
+	case OPT_FIRMWARE:
+		if (!strcmp(arg, "bios"))
+			a->meta.firmware = FIRMWARE_BIOS;
+		else if (!strcmp(arg, "efi") || !strcmp(arg, "uefi"))
+			a->meta.firmware = FIRMWARE_EFI;
+		else if (strcmp(arg, "any"))
+			return error("--firmware: '%s' is not any, bios or efi", arg);
+		break;
+	}
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
 {
@@ -93,6 +171,15 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 		{"qcow2-version", required_argument, NULL, OPT_QCOW2_VERSION},
 		{"threads", required_argument, NULL, 'j'},
 		{"sync", no_argument, NULL, OPT_SYNC},
+		{"vmdk-subformat", required_argument, NULL, OPT_VMDK_SUBFORMAT},
+		{"vmdk-adapter", required_argument, NULL, OPT_VMDK_ADAPTER},
+		{"ova-profile", required_argument, NULL, OPT_OVA_PROFILE},
+		{"ova-manifest", required_argument, NULL, OPT_OVA_MANIFEST},
+		{"name", required_argument, NULL, OPT_NAME},
+		{"cpus", required_argument, NULL, OPT_CPUS},
+		{"memory", required_argument, NULL, OPT_MEMORY},
+		{"nic", required_argument, NULL, OPT_NIC},
+		{"firmware", required_argument, NULL, OPT_FIRMWARE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -122,6 +209,22 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 			break;
 		case OPT_SYNC:
 			a->sync = 1;
+			break;
+		case OPT_VMDK_SUBFORMAT:
+			a->vmdk_subformat = optarg;
+			break;
+		case OPT_VMDK_ADAPTER:
+			a->vmdk_adapter = optarg;
+			break;
+		case OPT_OVA_PROFILE:
+		case OPT_OVA_MANIFEST:
+		case OPT_NAME:
+		case OPT_CPUS:
+		case OPT_MEMORY:
+		case OPT_NIC:
+		case OPT_FIRMWARE:
+			if (parse_ova_option(c, optarg, a) < 0)
+				return -1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -178,6 +281,28 @@ static int check_options(const struct convert_args *a, const struct image_format
 		return error("--cluster-size: %u is not a power of two from 4K to 2M", cs);
 	if (a->version == 2 && o->compress == COMPRESS_ZSTD)
 		return error("--compress zstd needs --qcow2-version 3");
+	int vmdk = !strcmp(f->name, "vmdk"), ova = !strcmp(f->name, "ova");
+	if ((a->vmdk_subformat || a->vmdk_adapter) && !vmdk)
+		return error("--vmdk-subformat and --vmdk-adapter apply to vmdk output only (this is %s)", f->name);
+	if (a->meta_set && !ova)
+		return error("--ova-profile, --ova-manifest, --name, --cpus, --memory, --nic and --firmware apply to "
+			     "ova output only (this is %s)", f->name);
+	if (a->vmdk_subformat && strcmp(a->vmdk_subformat, "streamOptimized") && strcmp(a->vmdk_subformat, "monolithicSparse"))
+		return error("--vmdk-subformat: '%s' is not streamOptimized or monolithicSparse", a->vmdk_subformat);
+	if (a->vmdk_adapter && strcmp(a->vmdk_adapter, "lsilogic") && strcmp(a->vmdk_adapter, "ide") &&
+	    strcmp(a->vmdk_adapter, "buslogic") && strcmp(a->vmdk_adapter, "legacyESX"))
+		return error("--vmdk-adapter: '%s' is not lsilogic, ide, buslogic or legacyESX", a->vmdk_adapter);
+	o->subformat = a->vmdk_subformat;
+	o->adapter_type = a->vmdk_adapter;
+	o->meta = ova ? &a->meta : NULL;
+	const char *sde = getenv("SOURCE_DATE_EPOCH"); /* timestamps inside formats that keep them (ova) */
+	if (sde && *sde) {
+		char *end;
+		unsigned long long e = strtoull(sde, &end, 10);
+		if (*end)
+			return error("SOURCE_DATE_EPOCH: '%s' is not a number of seconds", sde);
+		o->epoch = e;
+	}
 	o->cluster_size = cs;
 	o->version = a->version;
 	o->threads = a->threads;

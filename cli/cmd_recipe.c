@@ -37,6 +37,9 @@ static void print_summary(const struct recipe *r)
 		printf("  %-9sdebian %s (%s)\n", "base", r->base.suite, r->base.variant);
 	else if (r->base.kind == BASE_BUSYBOX)
 		printf("  %-9sbusybox\n", "base");
+	else if (r->base.kind == BASE_OSTREE)
+		printf("  %-9sostree %s %s (commit %.12s)\n", "base", r->base.ostree_repo, r->base.ostree_ref,
+		       r->base.ostree_commit);
 	else
 		printf("  %-9starball %s\n", "base", r->base.tarball);
 	printf("  %-9s%s\n", "kernel", r->kernel.package);
@@ -50,6 +53,10 @@ static void print_summary(const struct recipe *r)
 	printf("%s\n", r->n_checks ? "" : "(none)");
 	print_list("outputs", &r->outputs);
 	print_list("targets", &r->targets);
+	printf("  %-9s", "waived");
+	for (size_t i = 0; i < r->hygiene.n_waivers; i++)
+		printf("%s%s", i ? ", " : "", r->hygiene.waivers[i].rule);
+	printf("%s\n", r->hygiene.n_waivers ? "" : "(none)");
 	printf("  %-9s%s\n", "hash", r->hash);
 }
 

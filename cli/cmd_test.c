@@ -1,10 +1,14 @@
 /* cli/cmd_test.c: `apkg test RECIPE|OUTDIR`: boot-validate built artifacts
- * on their targets (validate/validate.h does the work). */
+ * on their targets (validate/validate.h does the work). A recipe stands for
+ * its default output directory, out/<name>-<version>. */
 #include "cli/cli.h"
 
+#include "builder/build.h"
+#include "builder/recipe.h"
 #include "util/diag.h"
 #include "util/io.h"
 #include "util/progress.h"
+#include "util/strbuf.h"
 #include "validate/targets.h"
 #include "validate/validate.h"
 
@@ -15,10 +19,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: apkg test OUTDIR [--target LIST] [--junit FILE] [--json] [-j N] [--deadline S] [--strict]\n"
+		"usage: apkg test RECIPE|OUTDIR [--target LIST] [--junit FILE] [--json] [-j N] [--deadline S] [--strict]\n"
+		"                              [--require-kvm]\n"
 		"\n"
-		"Boots each artifact in OUTDIR (what 'apkg build' wrote) on each target under QEMU,\n"
-		"runs the recipe's checks inside the guest and reports pass, fail or skip.\n"
+		"Boots each artifact in OUTDIR (what 'apkg build' wrote; for a RECIPE, its default\n"
+		"output directory out/<name>-<version>) on each target under QEMU (the vmm target:\n"
+		"apkg's own micro-VMM, where hardware virtualization exists), runs the recipe's\n"
+		"checks inside the guest and reports pass, fail or skip.\n"
 		"\n"
 		"  --target LIST   comma-separated targets (default: the recipe's targets)\n"
 		"  --junit FILE    write JUnit XML (one testcase per artifact x target x check)\n"
@@ -26,6 +33,7 @@ static void usage(FILE *f)
 		"  -j N            boots in parallel (default: the number of CPUs)\n"
 		"  --deadline S    seconds each boot may take (default: the recipe's check_deadline)\n"
 		"  --strict        a skipped target counts as a failure\n"
+		"  --require-kvm   the vmm target fails (not skips) without hardware virtualization\n"
 		"\n"
 		"targets: %s\n"
 		"exit codes: 0 all passed or skipped, 1 something failed, 2 usage error, 3 QEMU or OVMF missing\n",
@@ -56,6 +64,8 @@ static int parse_args(int argc, char **argv, struct validate_opts *o, const char
 			o->json = 1;
 		else if (!strcmp(a, "--strict"))
 			o->strict = 1;
+		else if (!strcmp(a, "--require-kvm"))
+			o->require_kvm = 1;
 		else if (!strcmp(a, "-j") || !strcmp(a, "--deadline")) {
 			if (positive(a, val, a[1] == 'j' ? &o->jobs : &o->deadline_s) < 0)
 				return -1;
@@ -71,8 +81,31 @@ static int parse_args(int argc, char **argv, struct validate_opts *o, const char
 		}
 	}
 	if (!*where)
-		return error("which output directory? (apkg test OUTDIR)");
+		return error("which appliance? (apkg test RECIPE|OUTDIR)");
 	return 0;
+}
+
+/* OUTDIR as given, or a recipe's default output directory. */
+static char *output_dir(const char *where)
+{
+	if (is_dir(where))
+		return xstrdup(where);
+	if (!path_exists(where)) {
+		error("%s: no such recipe or output directory", where);
+		return NULL;
+	}
+	struct recipe *r = recipe_load(where);
+	if (!r)
+		return NULL;
+	char *dir = default_outdir(r);
+	if (!is_dir(dir)) {
+		error("%s has not been built: no %s (run 'apkg build %s', or give the output directory)", where, dir,
+		      where);
+		free(dir);
+		dir = NULL;
+	}
+	recipe_free(r);
+	return dir;
 }
 
 int cmd_test(int argc, char **argv)
@@ -88,14 +121,14 @@ int cmd_test(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!is_dir(where)) {
-		error("%s is not a directory: give the output directory of 'apkg build' (recipes are accepted once "
-		      "the recipe parser lands)", where);
+	char *outdir = output_dir(where);
+	if (!outdir)
 		return EXIT_USAGE;
-	}
 	if (o.json) {
 		progress_set_enabled(0);
 		diag_set_quiet(1);
 	}
-	return validate_outdir(where, &o);
+	int rc = validate_outdir(outdir, &o);
+	free(outdir);
+	return rc;
 }

@@ -20,19 +20,32 @@ struct image_reader {
 	struct qcow2_reader *qcow2; /* NULL: raw */
 };
 
-/* Formats apkg writes or might be handed but cannot read yet. */
+const char *image_format_sniff(const unsigned char *b, size_t n)
+{
+	if (n >= 4 && !memcmp(b, "QFI\xfb", 4))
+		return "qcow2";
+	if (n >= 4 && !memcmp(b, "KDMV", 4))
+		return "vmdk";
+	if (n >= 21 && !memcmp(b, "# Disk DescriptorFile", 21))
+		return "vmdk-descriptor";
+	if (n >= 8 && !memcmp(b, "vhdxfile", 8))
+		return "vhdx";
+	if (n >= 8 && !memcmp(b, "conectix", 8))
+		return "vpc";
+	if (n >= 0x44 && b[0x40] == 0x7f && b[0x41] == 0x10 && b[0x42] == 0xda && b[0x43] == 0xbe)
+		return "vdi";
+	return "raw";
+}
+
+/* Formats apkg writes or might be handed but cannot read yet, by name. */
 static const char *foreign_format(const unsigned char *b, size_t n)
 {
-	if (n >= 4 && !memcmp(b, "KDMV", 4))
-		return "VMDK";
-	if (n >= 21 && !memcmp(b, "# Disk DescriptorFile", 21))
-		return "VMDK (descriptor)";
-	if (n >= 8 && !memcmp(b, "vhdxfile", 8))
-		return "VHDX";
-	if (n >= 8 && !memcmp(b, "conectix", 8))
-		return "VHD";
-	if (n >= 0x44 && b[0x40] == 0x7f && b[0x41] == 0x10 && b[0x42] == 0xda && b[0x43] == 0xbe)
-		return "VDI";
+	static const char *const names[][2] = {{"vmdk", "VMDK"}, {"vmdk-descriptor", "VMDK (descriptor)"},
+						{"vhdx", "VHDX"}, {"vpc", "VHD"}, {"vdi", "VDI"}};
+	const char *f = image_format_sniff(b, n);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(f, names[i][0]))
+			return names[i][1];
 	return NULL;
 }
 

@@ -18,6 +18,10 @@ struct image_reader;
 
 enum image_status { IMAGE_ZERO = 0, IMAGE_DATA = 1 };
 
+/* QEMU's driver name for an image from its first bytes (512 or more):
+ * "qcow2", "vmdk", "vmdk-descriptor" (a text descriptor of separate
+ * extents), "vhdx", "vpc" (VHD), "vdi", or "raw" for anything else. */
+const char *image_format_sniff(const unsigned char *head, size_t n);
 /* Opens and detects. NULL after printing why. */
 struct image_reader *image_reader_open(const char *path);
 void image_reader_close(struct image_reader *r);

@@ -5,10 +5,18 @@
 
 extern const struct image_format image_format_raw;
 extern const struct image_format image_format_qcow2;
+extern const struct image_format image_format_vmdk;
+extern const struct image_format image_format_vhdx;
+extern const struct image_format image_format_vdi;
+extern const struct image_format image_format_ova;
 
 static const struct image_format *const all_formats[] = {
 	&image_format_raw,
 	&image_format_qcow2,
+	&image_format_vmdk,
+	&image_format_vhdx,
+	&image_format_vdi,
+	&image_format_ova,
 };
 
 #define N_FORMATS (sizeof all_formats / sizeof all_formats[0])

@@ -7,9 +7,11 @@
 #include "formats/writer.h"
 
 #include "util/diag.h"
+#include "util/io.h"
 #include "util/strbuf.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct image_writer *image_writer_open(const struct image_format *fmt, const char *path,
@@ -80,4 +82,49 @@ void image_writer_abort(struct image_writer *w)
 	w->fmt->abort(w);
 	free(w->path);
 	free(w);
+}
+
+int image_output_open(const struct image_writer *w, struct image_output *o)
+{
+	o->fd = create_temp_beside(w->path, &o->tmp);
+	if (o->fd < 0) {
+		o->tmp = NULL;
+		return -1;
+	}
+	cleanup_register(o->tmp);
+	if (fchmod(o->fd, 0644) < 0) {
+		error_errno("chmod %s", o->tmp);
+		image_output_discard(o);
+		return -1;
+	}
+	return 0;
+}
+
+int image_output_commit(const struct image_writer *w, struct image_output *o, uint64_t size)
+{
+	if (ftruncate(o->fd, (off_t)size) < 0) {
+		error_errno("%s: truncate %s", w->fmt->name, o->tmp);
+		image_output_discard(o);
+		return -1;
+	}
+	int fd = o->fd;
+	o->fd = -1;
+	int r = commit_temp_ex(fd, o->tmp, w->path, !w->opt.no_sync); /* unlinks tmp on failure */
+	cleanup_unregister(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+	return r;
+}
+
+void image_output_discard(struct image_output *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp) {
+		unlink(o->tmp);
+		cleanup_unregister(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct appliance_meta;
+
 enum image_compress { COMPRESS_NONE, COMPRESS_ZLIB, COMPRESS_ZSTD };
 
 struct image_options {
@@ -27,6 +29,9 @@ struct image_options {
 	uint64_t epoch;             /* timestamps inside the format */
 	const char *seed;           /* derives any id the format stores (UUIDs, CIDs) */
 	const char *subformat;      /* format-specific variant (vmdk: streamOptimized|monolithicSparse) */
+	const char *adapter_type;   /* vmdk: ddb.adapterType ide|buslogic|lsilogic|legacyESX; NULL = lsilogic */
+	const struct appliance_meta *meta; /* formats/meta.h: the machine an OVA describes; NULL = defaults.
+					      Read until finish(): it must outlive the writer */
 	int no_sync;                /* 1: skip the fsync before the final rename (as qemu-img convert and
 				       cp do); the default (0) makes the image durable before it appears */
 };
@@ -56,6 +61,22 @@ struct image_writer {
 	uint64_t next_offset;   /* enforced by the generic layer */
 	int finished;
 };
+
+/* The file a format writes: a temporary file beside w->path (mode 0644,
+ * removed on SIGINT/SIGTERM), renamed onto the path only when complete.
+ * For formats to use in open/finish/abort. */
+struct image_output {
+	int fd;     /* -1 when closed */
+	char *tmp;  /* NULL once committed or discarded */
+};
+
+/* Creates the temporary file. Returns 0 or -1 (printed). */
+int image_output_open(const struct image_writer *w, struct image_output *o);
+/* Truncates it to size bytes, then renames it onto w->path (after an
+ * fsync unless opt.no_sync). On failure nothing is left at either name. */
+int image_output_commit(const struct image_writer *w, struct image_output *o, uint64_t size);
+/* Closes and removes the temporary file if it is still there. Idempotent. */
+void image_output_discard(struct image_output *o);
 
 /* Looks a format up by name ("raw", "qcow2", ...). NULL if unknown. */
 const struct image_format *image_format_find(const char *name);

@@ -1,8 +1,9 @@
 /* initramfs/cpio.c: deterministic zstd-compressed newc archives via libarchive.
  *
- * zstd because every Debian 6.1 kernel decompresses it (CONFIG_RD_ZSTD=y), it is the smallest
- * of the formats the kernel reads fast (level 19: 1.3 MB for the default module set against
- * 1.7 MB for gzip -9), and it decompresses several times faster than xz under TCG.
+ * zstd because every Debian 6.1 kernel decompresses it (CONFIG_RD_ZSTD=y), it is small and it
+ * decompresses several times faster than xz under TCG. Level 9, not 19: on the default
+ * module set 19 saves 190 KB (1.58 against 1.77 MB) but costs 4.4 s more per build, and
+ * rebuild time is what people iterating on a recipe feel.
  */
 #include "initramfs/cpio.h"
 
@@ -113,7 +114,7 @@ static struct archive *new_writer(void)
 {
 	struct archive *a = archive_write_new();
 	if (archive_write_set_format_cpio_newc(a) != ARCHIVE_OK || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(a, "zstd", "compression-level", "19") != ARCHIVE_OK ||
+	    archive_write_set_filter_option(a, "zstd", "compression-level", "9") != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
 		error("libarchive cannot write zstd-compressed cpio: %s", archive_error_string(a));
 		archive_write_free(a);

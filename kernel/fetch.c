@@ -406,7 +406,56 @@ static int ensure_modules_dep(const char *dest_dir, const struct kernel *k)
 	return run_checked(depmod, "-b", dest_dir, k->release, NULL);
 }
 
-int kernel_fetch(const char *package, const char *cache_dir, const char *dest_dir, struct kernel *out)
+/* The unpacked tree of one .deb, kept beside the .deb cache (debs/../kernels/<deb name>/):
+ * unpacking 70 MB of xz takes several seconds, and a kernel package never changes under the
+ * same file name. A tree is used only once its ".complete" marker exists; it is made in a
+ * temporary sibling and renamed into place, so concurrent builds never see half a tree. */
+static int unpacked_tree(const char *cache, const char *deb, struct kernel *out)
+{
+	const char *base = strrchr(deb, '/') ? strrchr(deb, '/') + 1 : deb;
+	size_t blen = strlen(base);
+	char *name = xstrdup(base);
+	if (blen > 4 && !strcmp(name + blen - 4, ".deb"))
+		name[blen - 4] = 0;
+	char *kernels = xasprintf("%s/../kernels", cache);
+	char *tree = path_join(kernels, name);
+	char *marker = path_join(tree, ".complete");
+	int r = -1;
+	if (path_exists(marker)) {
+		r = kernel_find_in_root(tree, out);
+		goto done;
+	}
+	char *tmp = xasprintf("%s/.tmp-%s-XXXXXX", kernels, name);
+	if (mkdir_p(kernels, 0755) < 0 || !mkdtemp(tmp)) {
+		error_errno("cannot create a kernel cache directory in %s", kernels);
+		free(tmp);
+		goto done;
+	}
+	struct kernel k;
+	r = kernel_unpack_deb(deb, tmp, &k);
+	if (r == 0) {
+		r = ensure_modules_dep(tmp, &k);
+		kernel_release(&k);
+	}
+	char *tmp_marker = path_join(tmp, ".complete");
+	if (r == 0)
+		r = write_file_atomic(tmp_marker, "", 0, 0644);
+	free(tmp_marker);
+	if (r == 0 && rename(tmp, tree) < 0 && !path_exists(marker))
+		r = error_errno("cannot move the unpacked kernel into %s", tree);
+	rm_rf(tmp); /* nothing left if the rename happened; a loser's copy otherwise */
+	free(tmp);
+	if (r == 0)
+		r = kernel_find_in_root(tree, out);
+done:
+	free(name);
+	free(kernels);
+	free(tree);
+	free(marker);
+	return r;
+}
+
+int kernel_fetch(const char *package, const char *cache_dir, struct kernel *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!package_name_ok(package))
@@ -416,11 +465,7 @@ int kernel_fetch(const char *package, const char *cache_dir, const char *dest_di
 	int r = -1;
 	if (mkdir_p(cache, 0755) == 0 && (pkg = resolve_kernel_package(package)) &&
 	    ((deb = find_cached_deb(cache, pkg)) || (deb = download_deb(cache, pkg))))
-		r = kernel_unpack_deb(deb, dest_dir, out);
-	if (r == 0 && ensure_modules_dep(dest_dir, out) < 0) {
-		kernel_release(out);
-		r = -1;
-	}
+		r = unpacked_tree(cache, deb, out);
 	free(cache);
 	free(pkg);
 	free(deb);

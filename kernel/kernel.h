@@ -22,8 +22,10 @@ struct kernel {
 /* busybox/tarball bases: `apt-get download` the Debian kernel package (a metapackage such as
  * linux-image-amd64 is resolved to linux-image-6.1.0-NN-amd64 via apt-cache) into cache_dir
  * (NULL: $XDG_CACHE_HOME/apkg/debs or ~/.cache/apkg/debs; a cached .deb is reused), unpack it
- * into dest_dir and make sure modules.dep exists (depmod -b when the package has none). */
-int kernel_fetch(const char *package, const char *cache_dir, const char *dest_dir, struct kernel *out);
+ * once into cache_dir/../kernels/<deb name>/ and make sure modules.dep exists (depmod -b when the
+ * package has none). Later builds reuse the unpacked tree: `out` points into the cache, which
+ * callers must treat as read-only. */
+int kernel_fetch(const char *package, const char *cache_dir, struct kernel *out);
 /* Unpacks one kernel .deb (an ar archive holding data.tar.*) into dest_dir: only the files
  * boot/vmlinuz-*, boot/config-* and the lib/modules tree (a usr/lib/modules tree lands in
  * lib/modules). Fails, naming the entry, on absolute paths and `..` anywhere, and on links or

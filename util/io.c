@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int write_all(int fd, const void *buf, size_t len)
@@ -250,6 +252,42 @@ int path_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+char **dir_names_at(int dirfd, size_t *n)
+{
+	*n = 0;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return NULL;
+	}
+	char **names = xcalloc(1, sizeof *names);
+	size_t cap = 1;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*n == cap)
+			names = xrealloc(names, (cap *= 2) * sizeof *names);
+		names[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, *n, sizeof *names, cmp_names);
+	return names;
+}
+
+void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int is_dir(const char *path)
 {
 	struct stat st;
@@ -325,8 +363,59 @@ void cleanup_unregister(const char *path)
 		}
 }
 
+/* Host tools run in process groups of their own (util/run.c), so a Ctrl-C on
+ * the terminal reaches only apkg: it must stop them itself before removing
+ * the scratch they write into (mmdebstrap would otherwise go on writing). */
+#define MAX_CHILDREN 16
+static volatile pid_t child_groups[MAX_CHILDREN];
+
+void cleanup_child_begin(pid_t pgid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (!child_groups[i]) {
+			child_groups[i] = pgid;
+			return;
+		}
+}
+
+void cleanup_child_end(pid_t pgid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (child_groups[i] == pgid)
+			child_groups[i] = 0;
+}
+
+static void stop_children(void)
+{
+	int any = 0;
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (child_groups[i] > 0 && kill(-child_groups[i], SIGTERM) == 0)
+			any = 1;
+	if (!any)
+		return;
+	/* Give them up to 2 s to exit cleanly (mmdebstrap unmounts), then kill. */
+	for (int tries = 0; tries < 40; tries++) {
+		int alive = 0;
+		for (int i = 0; i < MAX_CHILDREN; i++)
+			if (child_groups[i] > 0) {
+				while (waitpid(-child_groups[i], NULL, WNOHANG) > 0)
+					;
+				if (kill(-child_groups[i], 0) == 0)
+					alive = 1;
+			}
+		if (!alive)
+			return;
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (child_groups[i] > 0)
+			kill(-child_groups[i], SIGKILL);
+}
+
 static void on_fatal_signal(int sig)
 {
+	stop_children();
 	/* rm_rf is not async-signal-safe in theory (opendir allocates); in
 	 * practice the main thread is blocked in a child wait or I/O here, and
 	 * leaving scratch behind is worse than the small risk. */

@@ -36,6 +36,12 @@ int rm_rf(const char *path);
 int rm_rf_at(int dirfd, const char *name);
 /* Copies a regular file, preserving holes. */
 int copy_file_sparse(const char *src, const char *dst, mode_t mode);
+/* The entry names of the open directory dirfd (which it does not close or
+ * move), "." and ".." left out, sorted with strcmp (the same order on any
+ * file system and in any locale). NULL with errno set on errors; free with
+ * free_names(). */
+char **dir_names_at(int dirfd, size_t *n);
+void free_names(char **names, size_t n);
 int path_exists(const char *path);
 int is_dir(const char *path);
 /* Joins a and b with one '/'. Caller frees. */
@@ -50,5 +56,9 @@ char *find_libexec(const char *name);
 void cleanup_register(const char *path);
 void cleanup_unregister(const char *path);
 void cleanup_install_signal_handlers(void);
+/* Child process groups to stop (SIGTERM, then SIGKILL after 2 s) on those signals,
+ * before the scratch is removed. util/run.c registers every tool it runs. */
+void cleanup_child_begin(pid_t pgid);
+void cleanup_child_end(pid_t pgid);
 
 #endif

@@ -2,6 +2,7 @@
 #include "util/run.h"
 
 #include "util/diag.h"
+#include "util/io.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,9 +46,11 @@ int require_tool(const char *tool, const char *package)
 		 tool, package);
 }
 
-static void child_exec(const char *const *argv, const struct run_opts *o, int outfd)
+static void child_exec(const char *const *argv, const struct run_opts *o, int outfd, pid_t parent)
 {
 	setpgid(0, 0);
+	if (o && o->die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(126); /* apkg is already gone */
 	if (o && o->cwd && chdir(o->cwd) < 0)
 		_exit(126);
 	int in = open(o && o->stdin_path ? o->stdin_path : "/dev/null", O_RDONLY);
@@ -76,11 +80,14 @@ int run_argv(const char *const *argv, const struct run_opts *o)
 		return error_errno("pipe");
 	int devnull = discard ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return error_errno("fork");
 	if (pid == 0)
-		child_exec(argv, o, capture ? pipefd[1] : devnull);
+		child_exec(argv, o, capture ? pipefd[1] : devnull, parent);
+	setpgid(pid, pid); /* also here: the child may not have run yet when a signal comes */
+	cleanup_child_begin(pid);
 	if (devnull >= 0)
 		close(devnull);
 	time_t deadline = o && o->timeout_s ? time(NULL) + o->timeout_s : 0;
@@ -116,8 +123,10 @@ int run_argv(const char *const *argv, const struct run_opts *o)
 		pid_t w = deadline && !timed_out ? waitpid(pid, &status, WNOHANG) : waitpid(pid, &status, 0);
 		if (w == pid)
 			break;
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno != EINTR) {
+			cleanup_child_end(pid);
 			return error_errno("waitpid");
+		}
 		if (w == 0) {
 			if (time(NULL) >= deadline)
 				timed_out = 1;
@@ -125,6 +134,7 @@ int run_argv(const char *const *argv, const struct run_opts *o)
 				usleep(20000);
 		}
 	}
+	cleanup_child_end(pid);
 	if (timed_out)
 		return error("%s: timed out after %u s", argv[0], o->timeout_s);
 	if (WIFEXITED(status))

@@ -19,6 +19,7 @@ struct run_opts {
 	char *const *env_add;     /* extra NAME=value entries, NULL-terminated */
 	const char *stdin_path;   /* NULL: /dev/null */
 	unsigned timeout_s;       /* 0: none; on expiry the process group is killed */
+	int die_with_parent;      /* the tool gets SIGKILL when apkg dies (PR_SET_PDEATHSIG) */
 };
 
 /* Runs argv[0] (searched in PATH) and returns its exit status (0..255),

@@ -1,12 +1,26 @@
-/* util/sha256.c: straightforward SHA-256 following FIPS 180-4 section 6.2. */
+/* util/sha256.c: SHA-256 following FIPS 180-4 section 6.2.
+ *
+ * The portable compression function below is used everywhere; on x86-64
+ * CPUs with the SHA extensions (cpuid 7:EBX bit 29) whole blocks go through
+ * the SHA-NI instructions instead, about ten times faster, which matters
+ * for multi-gigabyte images (manifests, SHA256SUMS, the OVA self-check).
+ * Both give the same digests (tests/unit: FIPS vectors).
+ */
 #include "util/sha256.h"
 
 #include "util/diag.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHA_NI_CODE 1
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -42,6 +56,69 @@ static void block(struct sha256 *s, const uint8_t *p)
 	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
 }
 
+#ifdef HAVE_SHA_NI_CODE
+/* The message schedule four words at a time: msg1 adds sigma0(W[t-15]) to
+ * W[t-16], alignr supplies W[t-7], msg2 adds sigma1(W[t-2]); rnds2 does two
+ * rounds on the ABEF/CDGH halves of the state (Intel's SHA extensions
+ * reference, "Intel SHA Extensions", 2013). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+	__m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xb1); /* CDAB */
+	__m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1b); /* EFGH */
+	__m128i st0 = _mm_alignr_epi8(tmp, st1, 8);                                      /* ABEF */
+	st1 = _mm_blend_epi16(st1, tmp, 0xf0);                                           /* CDGH */
+	for (; n; n--, p += 64) {
+		__m128i abef = st0, cdgh = st1, m[4];
+		for (int i = 0; i < 16; i++) {
+			__m128i w;
+			if (i < 4)
+				w = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+			else
+				w = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(m[i & 3], m[(i - 3) & 3]),
+								       _mm_alignr_epi8(m[(i - 1) & 3], m[(i - 2) & 3], 4)),
+							 m[(i - 1) & 3]);
+			m[i & 3] = w;
+			__m128i msg = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)&K[4 * i]));
+			st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+			st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0e));
+		}
+		st0 = _mm_add_epi32(st0, abef);
+		st1 = _mm_add_epi32(st1, cdgh);
+	}
+	tmp = _mm_shuffle_epi32(st0, 0x1b);                   /* FEBA */
+	st1 = _mm_shuffle_epi32(st1, 0xb1);                   /* DCHG */
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(tmp, st1, 0xf0)); /* DCBA */
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(st1, tmp, 8));    /* HGFE */
+}
+
+static int sha_ni;
+
+static void detect_sha_ni(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3))
+		return;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)))
+		sha_ni = 1;
+}
+#endif
+
+/* Runs n whole blocks through the compression function. */
+static void blocks(struct sha256 *s, const uint8_t *p, size_t n)
+{
+#ifdef HAVE_SHA_NI_CODE
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, detect_sha_ni);
+	if (sha_ni) {
+		blocks_shani(s->h, p, n);
+		return;
+	}
+#endif
+	for (; n; n--, p += 64)
+		block(s, p);
+}
+
 void sha256_init(struct sha256 *s)
 {
 	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -63,11 +140,12 @@ void sha256_update(struct sha256 *s, const void *data, size_t len)
 		len -= take;
 		if (s->fill < 64)
 			return;
-		block(s, s->buf);
+		blocks(s, s->buf, 1);
 		s->fill = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		block(s, p);
+	blocks(s, p, len / 64);
+	p += len / 64 * 64;
+	len %= 64;
 	memcpy(s->buf, p, len);
 	s->fill = len;
 }

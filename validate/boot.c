@@ -276,7 +276,7 @@ static char *first_line(const char *s)
 	return n ? xasprintf(": %.*s", (int)(n > 300 ? 300 : n), s) : xstrdup("");
 }
 
-static char *judge_result(const struct console *c, struct target_result *t)
+static char *judge_result(const struct console *c, const struct expected_checks *want, struct target_result *t)
 {
 	size_t ran = 0, failed = 0, missing = 0;
 	for (size_t i = 0; i < t->n_checks; i++) {
@@ -293,6 +293,11 @@ static char *judge_result(const struct console *c, struct target_result *t)
 	if (missing)
 		return xasprintf("%zu check%s of the recipe never reported by the probe (an old image?)", missing,
 				 missing == 1 ? "" : "s");
+	if (c->expected_checks >= 0 && (size_t)c->expected_checks != ran)
+		return xasprintf("the probe announced %ld checks but reported %zu (console garbled?)",
+				 c->expected_checks, ran);
+	if (want->count >= 0 && (size_t)want->count != ran)
+		return xasprintf("the image ran %zu checks but the recipe has %ld (an old image?)", ran, want->count);
 	return NULL;
 }
 
@@ -317,14 +322,14 @@ static char *judge_no_result(const struct boot_outcome *o, int deadline_s)
 	return r;
 }
 
-void boot_judge(const struct boot_outcome *o, int deadline_s, const char *const *expected, size_t n_expected,
+void boot_judge(const struct boot_outcome *o, int deadline_s, const struct expected_checks *want,
 		struct target_result *t)
 {
 	const struct console *c = &o->console;
-	copy_checks(c, expected, n_expected, t);
+	copy_checks(c, want->names, want->n_names, t);
 	t->seconds = o->seconds;
 	free(t->reason);
-	t->reason = c->got_result ? judge_result(c, t) : judge_no_result(o, deadline_s);
+	t->reason = c->got_result ? judge_result(c, want, t) : judge_no_result(o, deadline_s);
 	t->status = t->reason ? RESULT_FAIL : RESULT_PASS;
 	free(t->console);
 	free(t->console_tail);

@@ -32,9 +32,16 @@ struct boot_outcome {
  * or -1 if QEMU could not be started at all. */
 int boot_run(char *const argv[], const char *workdir, int deadline_s, struct boot_outcome *out);
 void boot_outcome_free(struct boot_outcome *o);
-/* Fills t's status, reason, checks and console from o. expected: the names
- * of the checks the image should report (may be empty). */
-void boot_judge(const struct boot_outcome *o, int deadline_s, const char *const *expected, size_t n_expected,
+/* What the image should report: the names of the recipe's checks (each
+ * gets a testcase, run or not) and how many there are (-1 unknown). */
+struct expected_checks {
+	const char *const *names;
+	size_t n_names;
+	long count;
+};
+
+/* Fills t's status, reason, checks and console from o. */
+void boot_judge(const struct boot_outcome *o, int deadline_s, const struct expected_checks *want,
 		struct target_result *t);
 /* Installs the handlers that kill running boots on SIGINT/SIGTERM/SIGHUP
  * (chaining to the handlers installed before, such as the scratch cleanup). */

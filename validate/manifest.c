@@ -104,6 +104,10 @@ int manifest_load(const char *path, struct manifest *m)
 	    load_strings(path, json_get_array(m->root, "targets"), "targets", &m->targets, &m->n_targets) < 0 ||
 	    load_strings(path, json_get_array(m->root, "checks"), "checks", &m->checks, &m->n_checks) < 0)
 		goto fail;
+	/* "checks" lists the names, or (older manifests) just counts them */
+	uint64_t count;
+	m->checks_count = json_get_array(m->root, "checks") ? (long)m->n_checks
+			  : json_get_u64(m->root, "checks", &count) == 0 && count <= 100000 ? (long)count : -1;
 	return 0;
 fail:
 	manifest_free(m);

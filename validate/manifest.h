@@ -39,6 +39,7 @@ struct manifest {
 	size_t n_targets;
 	const char **checks;            /* names of the recipe's checks, if listed */
 	size_t n_checks;
+	long checks_count;              /* how many checks the recipe has; -1 unknown */
 };
 
 /* Loads and checks path. Returns 0, or -1 after printing what is wrong. */

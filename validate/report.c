@@ -215,14 +215,15 @@ static void xml_escape(struct strbuf *out, const char *s, size_t len)
 				strbuf_addc(out, (char)c);
 			} else {
 				size_t n = utf8_sequence_length(u + i, len - i);
-				/* U+FFFE and U+FFFF are not XML characters either */
-				if (n == 3 && c == 0xef && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)
-					n = 0;
 				if (!n) {
 					strbuf_addc(out, '?');
 					break;
 				}
-				strbuf_add(out, s + i, n);
+				/* U+FFFE and U+FFFF are not XML characters either */
+				if (n == 3 && c == 0xef && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)
+					strbuf_addc(out, '?');
+				else
+					strbuf_add(out, s + i, n);
 				i += n;
 				continue;
 			}

@@ -42,8 +42,8 @@ static const struct target targets[] = {
 	 NULL,
 	 "OVMF with an AHCI disk and an e1000 NIC stands in for Hyper-V's synthetic SCSI disk and network, which QEMU "
 	 "cannot emulate; it checks UEFI boot and the image, not the hv_storvsc/hv_netvsc drivers"},
-	{"vmm", "apkg's bundled KVM micro-VMM", 0, NULL, DISK_NONE, NULL, NULL, {"raw"}, {NULL}, "micro-VMM not built yet",
-	 NULL},
+	{"vmm", "apkg's bundled KVM micro-VMM: the image's own kernel, virtio-mmio disk", 0, NULL,
+	 DISK_VMM_VIRTIO_MMIO, NULL, NULL, {"raw", "qcow2"}, {"virtio_blk", "virtio_mmio"}, NULL, NULL},
 };
 
 #define N_TARGETS (sizeof targets / sizeof targets[0])
@@ -158,6 +158,7 @@ static void add_disk(struct argv_builder *b, const struct qemu_setup *s)
 		add(b, "nvme,drive=disk0,serial=apkg0,bootindex=1");
 		break;
 	case DISK_NONE:
+	case DISK_VMM_VIRTIO_MMIO:
 		break;
 	}
 }

@@ -5,8 +5,9 @@
  * controller, NIC and SMBIOS vendor strings. It also says which shipped
  * artifact formats that hypervisor uses (in order of preference) and which
  * kernel drivers the appliance needs to boot on it, so apkg can fail fast,
- * before booting, when the kernel lacks one. `vmm` (the bundled micro-VMM)
- * is listed but always skipped until that issue lands.
+ * before booting, when the kernel lacks one. `vmm` is not QEMU: it boots on
+ * apkg's bundled micro-VMM (validate/vmm_target.c), and only where hardware
+ * virtualization makes a stock kernel boot in useful time.
  */
 #ifndef APKG_VALIDATE_TARGETS_H
 #define APKG_VALIDATE_TARGETS_H
@@ -14,7 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum target_disk { DISK_NONE, DISK_VIRTIO, DISK_AHCI, DISK_AHCI_Q35, DISK_PVSCSI, DISK_NVME };
+/* DISK_VMM_VIRTIO_MMIO: the micro-VMM's own virtio-mmio disk (not a QEMU machine). */
+enum target_disk { DISK_NONE, DISK_VIRTIO, DISK_AHCI, DISK_AHCI_Q35, DISK_PVSCSI, DISK_NVME, DISK_VMM_VIRTIO_MMIO };
+
+#define TARGET_IS_VMM(t) ((t)->disk == DISK_VMM_VIRTIO_MMIO)
 
 struct target {
 	const char *name;

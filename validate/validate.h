@@ -21,6 +21,7 @@ struct validate_opts {
 	int jobs;               /* parallel boots; 0: the number of CPUs */
 	int deadline_s;         /* per boot; 0: the manifest's check_deadline */
 	int strict;             /* a skipped target counts as a failure */
+	int require_kvm;        /* the vmm target fails, not skips, without hardware virtualization */
 };
 
 /* Returns the process exit code: 0 all passed (or skipped), 1 something

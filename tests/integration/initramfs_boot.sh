@@ -24,18 +24,19 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/apkg-initramfs-boot.XXXXXX")
 fail() { echo "FAIL: $*"; exit 1; }
 
 # ---- kernel -------------------------------------------------------------------------------
-if ! "$tool" fetch linux-image-amd64 "" "$work/kernel" >"$work/fetch.out" 2>&1; then
+if ! "$tool" fetch linux-image-amd64 "" >"$work/fetch.out" 2>&1; then
 	cat "$work/fetch.out"
 	grep -q "apt-get download .* failed\|cannot resolve kernel package" "$work/fetch.out" &&
 		{ echo "SKIP: cannot download linux-image-amd64 (no network or apt lists)"; exit 77; }
 	fail "kernel fetch"
 fi
 . "$work/fetch.out" # release=, vmlinuz=, modules_dir=
+kroot=${modules_dir%/lib/modules/*} # the unpacked kernel tree in the cache
 echo "kernel $release"
 
 # ---- initramfs ----------------------------------------------------------------------------
-"$tool" build "$work/kernel" "$release" "$init" "$work/initrd.img" 1700000000 >"$work/modules.txt" || fail "initramfs build"
-"$tool" build "$work/kernel" "$release" "$init" "$work/initrd2.img" 1700000000 >/dev/null || fail "second build"
+"$tool" build "$kroot" "$release" "$init" "$work/initrd.img" 1700000000 >"$work/modules.txt" || fail "initramfs build"
+"$tool" build "$kroot" "$release" "$init" "$work/initrd2.img" 1700000000 >/dev/null || fail "second build"
 cmp -s "$work/initrd.img" "$work/initrd2.img" || fail "two builds of the initramfs differ"
 size=$(stat -c %s "$work/initrd.img")
 echo "initramfs: $size bytes, $(grep -c '^module ' "$work/modules.txt") modules"

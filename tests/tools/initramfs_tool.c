@@ -2,7 +2,7 @@
  *
  * Not part of apkg's CLI: it lets tests/integration/initramfs_boot.sh fetch a kernel, build an
  * initramfs and ask driver questions through the same library calls `apkg build` makes.
- *   initramfs_tool fetch PACKAGE CACHE_DIR DEST_DIR   prints release=, vmlinuz=, modules_dir=
+ *   initramfs_tool fetch PACKAGE CACHE_DIR            prints release=, vmlinuz=, modules_dir=
  *                                                     (CACHE_DIR "": the default cache)
  *   initramfs_tool build ROOT RELEASE INIT OUT EPOCH [MODULE...]   prints one "module NAME" per line
  *   initramfs_tool driver ROOT RELEASE NAME           prints missing, builtin or module
@@ -17,7 +17,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: initramfs_tool fetch PACKAGE CACHE_DIR DEST_DIR\n"
+	fprintf(stderr, "usage: initramfs_tool fetch PACKAGE CACHE_DIR\n"
 			"       initramfs_tool build ROOT RELEASE INIT OUT EPOCH [MODULE...]\n"
 			"       initramfs_tool driver ROOT RELEASE NAME\n");
 	return EXIT_USAGE;
@@ -26,7 +26,7 @@ static int usage(void)
 static int cmd_fetch(char **argv)
 {
 	struct kernel k;
-	if (kernel_fetch(argv[0], argv[1][0] ? argv[1] : NULL, argv[2], &k) < 0)
+	if (kernel_fetch(argv[0], argv[1][0] ? argv[1] : NULL, &k) < 0)
 		return EXIT_FAILED;
 	printf("release=%s\nvmlinuz=%s\nmodules_dir=%s\nconfig=%s\n", k.release, k.vmlinuz, k.modules_dir,
 	       k.config ? k.config : "");
@@ -72,7 +72,7 @@ static int cmd_driver(char **argv)
 int main(int argc, char **argv)
 {
 	diag_set_program("initramfs_tool");
-	if (argc == 5 && !strcmp(argv[1], "fetch"))
+	if (argc == 4 && !strcmp(argv[1], "fetch"))
 		return cmd_fetch(argv + 2);
 	if (argc >= 7 && !strcmp(argv[1], "build"))
 		return cmd_build(argc - 2, argv + 2);

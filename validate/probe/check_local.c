@@ -163,19 +163,27 @@ static int service_systemd(const char *name, int timeout_s, char *detail, size_t
 	return r == 0;
 }
 
+ssize_t probe_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = 0;
+	return (ssize_t)len;
+}
+
 /* A pid is alive if /proc/PID exists and is not a zombie. */
 static int pid_alive(long pid)
 {
 	char path[64], buf[256];
 	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (probe_read_file(path, buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	const char *rp = strrchr(buf, ')');
 	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
@@ -186,12 +194,8 @@ static int service_pidfile(const char *name, char *detail, size_t size)
 	for (size_t i = 0; i < 2; i++) {
 		char path[256], buf[32];
 		snprintf(path, sizeof path, "%s/%s.pid", dirs[i], name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (probe_read_file(path, buf, sizeof buf) < 0)
 			continue;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = 0;
 		long pid = strtol(buf, NULL, 10);
 		if (pid > 0 && pid_alive(pid)) {
 			snprintf(detail, size, "pid %ld from %s is running", pid, path);
@@ -207,24 +211,16 @@ static int process_named(const char *pid, const char *name)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof path, "/proc/%s/comm", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, 16);
-		close(fd);
-		if (n > 0 && buf[n - 1] == '\n')
-			n--;
-		if (n > 0 && (size_t)n == (strlen(name) < 15 ? strlen(name) : 15) && !strncmp(buf, name, (size_t)n))
-			return 1;
-	}
+	ssize_t n = probe_read_file(path, buf, 17);
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && (size_t)n == (strlen(name) < 15 ? strlen(name) : 15) && !strncmp(buf, name, (size_t)n))
+		return 1;
 	snprintf(path, sizeof path, "/proc/%s/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	n = probe_read_file(path, buf, sizeof buf);
 	if (n <= 0)
 		return 0;
-	buf[n] = 0; /* argv[0] ends at the first NUL */
+	/* argv[0] ends at the first NUL */
 	const char *base = strrchr(buf, '/');
 	base = base ? base + 1 : buf;
 	if (!strcmp(base, "busybox") && strlen(buf) + 1 < (size_t)n)

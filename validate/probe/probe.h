@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define PROBE_DETAIL_MAX 400
 
@@ -30,6 +31,10 @@ int probe_check_file(const struct probe_check *c, int timeout_s, char *detail, s
  * if it timed out (its process group is killed) or could not start (out
  * says why). */
 int probe_run(const char *const argv[], int timeout_s, char *out, size_t size);
+
+/* Reads up to size-1 bytes of a small file (procfs, flags) and
+ * NUL-terminates them. Returns the length, or -1 if it cannot be opened. */
+ssize_t probe_read_file(const char *path, char *buf, size_t size);
 
 /* Milliseconds on the monotonic clock. */
 int64_t probe_now_ms(void);

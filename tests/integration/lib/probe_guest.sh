@@ -170,7 +170,8 @@ guest_manifest() {
 		printf '  "check_deadline": %s,\n  "checks": %s,\n' "$deadline" "$checks"
 		printf '  "hardware": {"cpus": 1, "memory": 268435456, "nic": "e1000"},\n'
 		printf '  "disk": {"boot": "hybrid", "size": 50331648},\n'
-		printf '  "kernel": {"package": "linux-image-amd64", "release": "%s", "cmdline": "console=ttyS0",\n' "$KVER"
+		printf '  "kernel": {"package": "%s", "release": "%s", "cmdline": "console=ttyS0",\n' \
+			"${KERNEL_PACKAGE:-linux-image-amd64}" "$KVER"
 		printf '    "drivers": %s},\n  "artifacts": [' "$drivers"
 		for a in "$@"; do
 			f=${a%%:*} fmt=${a#*:}
@@ -184,3 +185,35 @@ guest_manifest() {
 
 ALL_DRIVERS='{"virtio_blk": "initramfs", "virtio_pci": "initramfs", "ahci": "initramfs", "ata_piix": "initramfs",
       "sd_mod": "initramfs", "nvme": "initramfs", "vmw_pvscsi": "initramfs", "serial_8250": "builtin"}'
+
+# make_appliance OUTDIR NAME CHECKS_FILE CHECK_NAMES_JSON FORMATS [MODULES...]
+# builds NAME-1.0.<fmt> for each format in FORMATS ("raw qcow2 ova") and the
+# manifest, as `apkg build` would. GUEST_FLAGS/GUEST_DISK_WAIT pass through;
+# DRIVERS (JSON) overrides the kernel driver map, TARGETS the recipe targets.
+make_appliance() {
+	local out=$1 name=$2 checks=$3 names=$4 formats=$5 work fmt arts=()
+	shift 5
+	work=$(mktemp -d)
+	mkdir -p "$out"
+	guest_initramfs "$work/initrd.img" "$checks" "$@"
+	guest_disk "$work/disk.raw" "$work/initrd.img"
+	for fmt in $formats; do
+		case $fmt in
+		raw) cp --sparse=always "$work/disk.raw" "$out/$name-1.0.raw" ;;
+		qcow2) qemu-img convert -O qcow2 "$work/disk.raw" "$out/$name-1.0.qcow2" ;;
+		ova) guest_ova "$out/$name-1.0.ova" "$work/disk.raw" ;;
+		esac
+		arts+=("$name-1.0.$fmt:$fmt")
+	done
+	guest_manifest "$out" "$name" 1.0 "${DEADLINE:-120}" "${TARGETS:-[\"qemu-bios\"]}" "${DRIVERS:-$ALL_DRIVERS}" \
+		"$names" "${arts[@]}"
+	rm -rf "$work"
+}
+
+# Fails unless no process mentions $1 on its command line (nothing left running).
+assert_nothing_running() {
+	if pgrep -f -- "$1" >/dev/null; then
+		pgrep -af -- "$1" >&2
+		fail "processes still running for $1"
+	fi
+}
