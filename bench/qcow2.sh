@@ -33,6 +33,7 @@ command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
 
 out=${BENCH_OUT:-$dir/out}
 mkdir -p "$out"
+rm -f "$out"/*.qcow2
 cat "$input" >/dev/null # warm the page cache for both tools
 
 report=$dir/qcow2.md

@@ -46,8 +46,7 @@
 #define REFCOUNT_MAX 0xffffu
 
 struct qcow2w {
-	int fd;
-	char *tmp;
+	struct image_output out; /* the temporary file, renamed onto the path at the end */
 	int version;
 	int compression_type; /* -1: none */
 	unsigned cluster_bits;
@@ -93,7 +92,7 @@ static int wbuf_flush(struct qcow2w *q)
 {
 	if (!q->wbuf_len)
 		return 0;
-	int r = pwrite_all(q->fd, q->wbuf, q->wbuf_len, q->wbuf_off);
+	int r = pwrite_all(q->out.fd, q->wbuf, q->wbuf_len, q->wbuf_off);
 	q->wbuf_len = 0;
 	return r;
 }
@@ -106,7 +105,7 @@ static int out_write(struct qcow2w *q, uint64_t off, const void *buf, size_t len
 	if (len >= DIRECT_BYTES) {
 		if (wbuf_flush(q) < 0)
 			return -1;
-		return pwrite_all(q->fd, buf, len, off);
+		return pwrite_all(q->out.fd, buf, len, off);
 	}
 	if (q->wbuf_len + len > WBUF_BYTES && wbuf_flush(q) < 0)
 		return -1;
@@ -486,7 +485,7 @@ static int write_header(struct qcow2w *q, uint64_t l1_offset, uint64_t rt_offset
 		size_t ext = put_feature_table(h + QH_V3_LENGTH);
 		put_be32(h + QH_V3_LENGTH + ext, QCOW2_EXT_END);
 	}
-	return pwrite_all(q->fd, h, q->cs, 0);
+	return pwrite_all(q->out.fd, h, q->cs, 0);
 }
 
 static int qcow2_finish(struct image_writer *w)
@@ -504,16 +503,7 @@ static int qcow2_finish(struct image_writer *w)
 		return -1;
 	if (wbuf_flush(q) < 0 || write_header(q, l1_offset, rt_offset, rt_clusters) < 0)
 		return -1;
-	if (ftruncate(q->fd, (off_t)(q->next_free * q->cs)) < 0)
-		return error_errno("qcow2: truncate %s", q->tmp);
-	int fd = q->fd;
-	q->fd = -1;
-	if (commit_temp_ex(fd, q->tmp, w->path, !w->opt.no_sync) < 0)
-		return -1;
-	cleanup_unregister(q->tmp);
-	free(q->tmp);
-	q->tmp = NULL;
-	return 0;
+	return image_output_commit(w, &q->out, q->next_free * q->cs);
 }
 
 /* ---- setup ---- */
@@ -574,17 +564,6 @@ static int start_compression(struct qcow2w *q, int threads)
 	return q->pool ? 0 : -1;
 }
 
-static int create_output(struct qcow2w *q, const char *path)
-{
-	q->fd = create_temp_beside(path, &q->tmp);
-	if (q->fd < 0)
-		return -1;
-	cleanup_register(q->tmp);
-	if (fchmod(q->fd, 0644) < 0)
-		return error_errno("chmod %s", q->tmp);
-	return 0;
-}
-
 static void qcow2_abort(struct image_writer *w);
 
 static int qcow2_open(struct image_writer *w)
@@ -594,7 +573,7 @@ static int qcow2_open(struct image_writer *w)
 		return -1;
 	struct qcow2w *q = xcalloc(1, sizeof *q);
 	w->priv = q;
-	q->fd = -1;
+	q->out.fd = -1;
 	q->version = w->opt.version ? w->opt.version : 3;
 	q->compression_type = w->opt.compress == COMPRESS_ZSTD	 ? QCOW2_COMPRESSION_ZSTD
 			      : w->opt.compress == COMPRESS_ZLIB ? QCOW2_COMPRESSION_DEFLATE
@@ -613,7 +592,7 @@ static int qcow2_open(struct image_writer *w)
 		q->plain_buf = xmalloc(q->cs);
 	else if (start_compression(q, w->opt.threads) < 0)
 		goto fail;
-	if (create_output(q, w->path) < 0)
+	if (image_output_open(w, &q->out) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -627,13 +606,7 @@ static void qcow2_abort(struct image_writer *w)
 	if (!q)
 		return;
 	ordered_pool_destroy(q->pool);
-	if (q->fd >= 0)
-		close(q->fd);
-	if (q->tmp) {
-		unlink(q->tmp);
-		cleanup_unregister(q->tmp);
-		free(q->tmp);
-	}
+	image_output_discard(&q->out);
 	free(q->l1);
 	free(q->l2);
 	free(q->rc);
