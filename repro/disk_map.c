@@ -5,6 +5,7 @@
  */
 #include "repro/disk_map.h"
 
+#include "formats/gpt/gpt_reader.h"
 #include "repro/ext4_map.h"
 #include "repro/fat_map.h"
 #include "util/diag.h"
@@ -76,49 +77,44 @@ struct part {
 	uint64_t start, end; /* bytes, end exclusive */
 };
 
+/* Where the GPT's structures are: the partitions from formats/gpt/gpt_reader
+ * (the one GPT reader, CRCs checked), the entry arrays' places from the header. */
 struct gpt {
 	uint64_t size;
 	uint64_t entries_off, entries_bytes, entry_size;
 	uint64_t backup_header, backup_entries;
-	struct part parts[MAX_ENTRIES];
+	struct part parts[GPT_READER_MAX_PARTS];
+	unsigned part_index[GPT_READER_MAX_PARTS];
 	size_t n_parts;
-	unsigned part_index[MAX_ENTRIES];
 };
+
+static int read_at(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	return pread_exact(*(int *)ctx, buf, len, off);
+}
 
 static int read_gpt(int fd, struct gpt *g)
 {
 	uint8_t h[SECTOR];
-	if (pread(fd, h, SECTOR, SECTOR) != SECTOR || memcmp(h, "EFI PART", 8))
-		return -1;
-	uint64_t lba = le64(h + 72);
-	uint32_t n = le32(h + 80), esize = le32(h + 84);
-	if (n > MAX_ENTRIES || esize < 128 || esize > 4096 || esize % 8 || lba > g->size / SECTOR)
-		return -1;
-	g->entries_off = lba * SECTOR;
-	g->entry_size = esize;
-	g->entries_bytes = (uint64_t)n * esize;
-	g->backup_header = le64(h + 32) * SECTOR;
-	if (g->entries_off + g->entries_bytes > g->size || g->backup_header >= g->size)
-		return -1;
-	uint8_t *e = malloc(g->entries_bytes ? g->entries_bytes : 1);
-	if (!e || pread(fd, e, g->entries_bytes, (off_t)g->entries_off) != (ssize_t)g->entries_bytes) {
-		free(e);
-		return -1;
+	struct gpt_table *t = xcalloc(1, sizeof *t);
+	int rc = -1;
+	if (pread(fd, h, SECTOR, SECTOR) == SECTOR && !memcmp(h, "EFI PART", 8) &&
+	    gpt_read_table(read_at, &fd, g->size, t) == 0) {
+		uint64_t esize = le32(h + 84);
+		g->entry_size = esize >= 128 && esize <= 4096 ? esize : 128;
+		g->entries_off = le64(h + 72) * SECTOR;
+		g->entries_bytes = (uint64_t)(le32(h + 80) <= MAX_ENTRIES ? le32(h + 80) : 0) * g->entry_size;
+		g->backup_header = g->size / SECTOR * SECTOR - SECTOR;
+		/* The backup entries sit just before the backup header (UEFI 2.10, 5.3.2). */
+		g->backup_entries = g->backup_header >= g->entries_bytes ? g->backup_header - g->entries_bytes : 0;
+		for (unsigned i = 0; i < t->n_parts; i++) {
+			g->part_index[g->n_parts] = t->part[i].index;
+			g->parts[g->n_parts++] = (struct part){t->part[i].first_lba * SECTOR, (t->part[i].last_lba + 1) * SECTOR};
+		}
+		rc = 0;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *p = e + (uint64_t)i * esize;
-		static const uint8_t zero[16];
-		uint64_t first = le64(p + 32), last = le64(p + 40);
-		if (!memcmp(p, zero, 16) || first > last || last >= g->size / SECTOR)
-			continue;
-		g->part_index[g->n_parts] = i + 1;
-		g->parts[g->n_parts++] = (struct part){first * SECTOR, (last + 1) * SECTOR};
-	}
-	free(e);
-	/* The backup entries sit just before the backup header (section 5.3.2). */
-	g->backup_entries = g->backup_header >= g->entries_bytes ? g->backup_header - g->entries_bytes : 0;
-	g->backup_entries = g->backup_entries / SECTOR * SECTOR;
-	return 0;
+	free(t);
+	return rc;
 }
 
 /* Copies [start, end) of the disk into path, keeping holes (SEEK_DATA). */
