@@ -104,14 +104,20 @@ static struct args rsync_args(const struct mirror *m)
 	return a;
 }
 
-/* Runs and frees a; out (may be NULL) gets rsync's output. */
-static int run_rsync(struct args *a, const char *what, struct strbuf *out)
+/* rsync's exit status when source files vanished while it ran. */
+#define RSYNC_VANISHED 24
+
+/* Runs and frees a; out (may be NULL) gets rsync's output. With
+ * vanished_ok, source files deleted during the transfer are not an error. */
+static int run_rsync_ex(struct args *a, const char *what, struct strbuf *out, int vanished_ok)
 {
 	struct strbuf captured = STRBUF_INIT;
 	a->v = xrealloc(a->v, (a->n + 1) * sizeof *a->v);
 	a->v[a->n] = NULL;
 	struct run_opts o = {.output = &captured, .die_with_parent = 1};
 	int rc = run_argv((const char *const *)a->v, &o);
+	if (rc == RSYNC_VANISHED && vanished_ok)
+		rc = 0;
 	if (rc != 0) {
 		error("rsync could not %s (exit %d)", what, rc);
 		if (captured.len)
@@ -122,6 +128,11 @@ static int run_rsync(struct args *a, const char *what, struct strbuf *out)
 	strbuf_release(&captured);
 	args_free(a);
 	return rc == 0 ? 0 : -1;
+}
+
+static int run_rsync(struct args *a, const char *what, struct strbuf *out)
+{
+	return run_rsync_ex(a, what, out, 0);
 }
 
 /* A scratch tree holding rel as a symlink to target (for uploads). */
@@ -257,12 +268,16 @@ static int other_claims(struct mirror *m, const struct lock_holder *me, struct s
 	char *src = remote(m, "");
 	add(&a, "-rt");
 	add(&a, "--include=/%s/", LOCK_DIR);
+	/* Other publishers' uploads in flight (rsync's dot-named temporaries)
+	 * are not claims yet; a token deleted while we read (exit 24) was
+	 * withdrawn, so it is no claim either. */
+	add(&a, "--exclude=/%s/.*", LOCK_DIR);
 	add(&a, "--include=/%s/*", LOCK_DIR);
 	add(&a, "--exclude=*");
 	add(&a, "%s", src);
 	add(&a, "%s/", view);
 	free(src);
-	int live = run_rsync(&a, "read the mirror lock", NULL);
+	int live = run_rsync_ex(&a, "read the mirror lock", NULL, 1);
 	char *dir = path_join(view, LOCK_DIR), *mine = path_join(dir, m->lock_token);
 	struct stat st;
 	time_t now_remote = lstat(mine, &st) == 0 ? st.st_mtime : time(NULL);
