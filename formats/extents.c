@@ -5,6 +5,16 @@
  * is read in 2 MiB chunks by a read-ahead thread and split into runs of
  * all-zero and non-zero 4 KiB blocks, so writers see only real data. Gaps
  * between pieces are zero. The writer is called from the caller's thread.
+ *
+ * Regular files are mapped rather than read: the scan and the writer then
+ * use the page cache's own pages, which saves copying every byte once into
+ * a buffer (a third of the CPU time of a plain conversion went to that
+ * copy). Each chunk's page tables are filled in one call before it is
+ * scanned; a chunk that cannot be mapped or filled (a file that shrank, an
+ * I/O error) is read with pread instead, which reports the error. A file
+ * truncated by someone else after that faults (SIGBUS) in the scan or the
+ * writer: util/io.c turns that into an error exit that removes the
+ * temporary output.
  */
 #include "formats/extents.h"
 
@@ -15,10 +25,12 @@
 #include "util/strbuf.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,6 +81,11 @@ void disk_layout_add_mem(struct disk_layout *l, uint64_t offset, const void *mem
 void disk_layout_add_reader(struct disk_layout *l, uint64_t offset, struct image_reader *r, uint64_t image_offset,
 			    uint64_t length)
 {
+	int raw_fd = image_reader_raw_fd(r);
+	if (raw_fd >= 0) { /* a raw image is its file: holes by SEEK_DATA, data mapped */
+		disk_layout_add_file(l, offset, raw_fd, image_offset, length);
+		return;
+	}
 	struct disk_piece *p = add_piece(l);
 	p->offset = offset;
 	p->length = length;
@@ -158,9 +175,16 @@ struct slot {
 	enum slot_state state;
 };
 
+struct file_map {
+	unsigned char *base; /* NULL: read with pread */
+	size_t len;
+	uint64_t file_offset; /* of base */
+};
+
 struct pipeline {
 	const struct disk_layout *layout;
 	struct disk_piece *sorted;
+	struct file_map *maps; /* one per sorted piece, owned by the producer until the join */
 	struct slot slots[SLOTS];
 	size_t fill, take; /* producer's and consumer's slot indexes */
 	pthread_mutex_t lock;
@@ -262,34 +286,80 @@ static struct slot *chunk_slot(struct pipeline *pl, uint64_t off)
 	return s;
 }
 
+/* ---- mapped file pieces ---- */
+
+static void map_file_piece(struct file_map *m, const struct disk_piece *p)
+{
+	struct stat st;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = p->file_offset - p->file_offset % page;
+	memset(m, 0, sizeof *m);
+	if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode) || p->length > SIZE_MAX - page)
+		return;
+	void *base = mmap(NULL, (size_t)(p->file_offset - start + p->length), PROT_READ, MAP_SHARED, p->fd, (off_t)start);
+	if (base == MAP_FAILED)
+		return;
+	m->base = base;
+	m->len = (size_t)(p->file_offset - start + p->length);
+	m->file_offset = start;
+}
+
+static void unmap_file_piece(struct file_map *m)
+{
+	if (m->base)
+		munmap(m->base, m->len);
+	m->base = NULL;
+}
+
+/* The chunk's bytes in the mapping with its page tables filled, or NULL
+ * when it must be read instead. */
+static const unsigned char *mapped_chunk(const struct file_map *m, uint64_t file_pos, size_t want)
+{
+	if (!m || !m->base)
+		return NULL;
+	unsigned char *data = m->base + (file_pos - m->file_offset);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), addr = (uintptr_t)data;
+	uintptr_t start = addr - addr % page, end = addr + want;
+	if (madvise((void *)start, end - start, MADV_POPULATE_READ) < 0 && errno != EINVAL)
+		return NULL; /* EINVAL: a kernel before 5.14; the pages fault in as scanned */
+	return data;
+}
+
 /* Reads want bytes at virtual offset off (piece offset pos) and scans them. */
-static int add_chunk(struct pipeline *pl, const struct disk_piece *p, uint64_t pos, size_t want)
+static int add_chunk(struct pipeline *pl, const struct disk_piece *p, const struct file_map *m, uint64_t pos,
+		     size_t want)
 {
 	uint64_t off = p->offset + pos;
 	struct slot *s = chunk_slot(pl, off);
 	if (!s)
 		return -1;
 	const unsigned char *data = s->buf;
+	const unsigned char *mapped = p->fd >= 0 ? mapped_chunk(m, p->file_offset + pos, want) : NULL;
 	int r;
-	if (p->reader)
-		r = image_reader_pread(p->reader, s->buf, want, p->file_offset + pos);
-	else if (p->fd >= 0)
-		r = pread_exact(p->fd, s->buf, want, p->file_offset + pos);
-	else
-		r = 0, data = (const unsigned char *)p->mem + pos;
+	if (mapped)
+		r = add_scanned(pl, off, mapped, want);
+	else {
+		if (p->reader)
+			r = image_reader_pread(p->reader, s->buf, want, p->file_offset + pos);
+		else if (p->fd >= 0)
+			r = pread_exact(p->fd, s->buf, want, p->file_offset + pos);
+		else
+			r = 0, data = (const unsigned char *)p->mem + pos;
+		if (r == 0)
+			r = add_scanned(pl, off, data, want);
+	}
 	if (r < 0)
-		return -1;
-	if (add_scanned(pl, off, data, want) < 0)
 		return -1;
 	publish(pl, s, off + want, SLOT_MORE);
 	return 0;
 }
 
-static int add_data(struct pipeline *pl, const struct disk_piece *p, uint64_t pos, uint64_t end)
+static int add_data(struct pipeline *pl, const struct disk_piece *p, const struct file_map *m, uint64_t pos,
+		    uint64_t end)
 {
 	while (pos < end) {
 		size_t want = end - pos < CHUNK ? (size_t)(end - pos) : CHUNK;
-		if (add_chunk(pl, p, pos, want) < 0)
+		if (add_chunk(pl, p, m, pos, want) < 0)
 			return -1;
 		pos += want;
 	}
@@ -297,9 +367,10 @@ static int add_data(struct pipeline *pl, const struct disk_piece *p, uint64_t po
 }
 
 /* File pieces: holes come from SEEK_DATA/SEEK_HOLE and are never read. */
-static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p)
+static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p, struct file_map *m)
 {
 	uint64_t pos = 0;
+	map_file_piece(m, p);
 	while (pos < p->length) {
 		off_t data = lseek(p->fd, (off_t)(p->file_offset + pos), SEEK_DATA);
 		uint64_t dpos = data < 0 ? p->length : (uint64_t)data - p->file_offset; /* ENXIO: a hole to the end */
@@ -311,7 +382,7 @@ static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p)
 		uint64_t hpos = hole < 0 ? p->length : (uint64_t)hole - p->file_offset;
 		if (hpos > p->length)
 			hpos = p->length;
-		if (add_data(pl, p, dpos, hpos) < 0)
+		if (add_data(pl, p, m, dpos, hpos) < 0)
 			return -1;
 		pos = hpos;
 	}
@@ -327,7 +398,7 @@ static int walk_reader_piece(struct pipeline *pl, const struct disk_piece *p)
 		int st = image_reader_status(p->reader, p->file_offset + pos, p->length - pos, &run);
 		if (st < 0)
 			return -1;
-		if (st == IMAGE_ZERO ? add_zero(pl, p->offset + pos, run) < 0 : add_data(pl, p, pos, pos + run) < 0)
+		if (st == IMAGE_ZERO ? add_zero(pl, p->offset + pos, run) < 0 : add_data(pl, p, NULL, pos, pos + run) < 0)
 			return -1;
 		pos += run;
 	}
@@ -343,8 +414,8 @@ static int walk_layout(struct pipeline *pl)
 		if (add_zero(pl, pos, p->offset - pos) < 0)
 			return -1;
 		int r = p->reader ? walk_reader_piece(pl, p)
-			: p->fd >= 0 ? walk_file_piece(pl, p)
-				     : add_data(pl, p, 0, p->length);
+			: p->fd >= 0 ? walk_file_piece(pl, p, &pl->maps[i])
+				     : add_data(pl, p, NULL, 0, p->length);
 		if (r < 0)
 			return -1;
 		pos = p->offset + p->length;
@@ -423,6 +494,7 @@ int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_
 	if (l->n) /* an empty layout has no pieces array */
 		memcpy(pl->sorted, l->pieces, l->n * sizeof *pl->sorted);
 	qsort(pl->sorted, l->n, sizeof *pl->sorted, cmp_piece);
+	pl->maps = xcalloc(l->n ? l->n : 1, sizeof *pl->maps);
 	int r = check_pieces(l, pl->sorted);
 	pthread_t producer;
 	if (r == 0) {
@@ -436,11 +508,14 @@ int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_
 			r = consume(pl, w, progress, ctx);
 			pthread_join(producer, NULL);
 		}
+		for (size_t i = 0; i < l->n; i++) /* the writer is done with the runs' pointers */
+			unmap_file_piece(&pl->maps[i]);
 		for (int i = 0; i < SLOTS; i++)
 			free(pl->slots[i].buf);
 		pthread_cond_destroy(&pl->changed);
 		pthread_mutex_destroy(&pl->lock);
 	}
+	free(pl->maps);
 	free(pl->sorted);
 	free(pl);
 	return r;

@@ -122,6 +122,8 @@ const char *image_reader_format(const struct image_reader *r) { return r->qcow2 
 uint64_t image_reader_size(const struct image_reader *r) { return r->size; }
 struct qcow2_reader *image_reader_qcow2(struct image_reader *r) { return r->qcow2; }
 
+int image_reader_raw_fd(const struct image_reader *r) { return r->qcow2 ? -1 : r->fd; }
+
 int image_reader_pread(struct image_reader *r, void *buf, size_t len, uint64_t off)
 {
 	if (r->qcow2)

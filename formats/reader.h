@@ -34,5 +34,7 @@ int image_reader_pread(struct image_reader *r, void *buf, size_t len, uint64_t o
 int image_reader_status(struct image_reader *r, uint64_t off, uint64_t len, uint64_t *run);
 /* The underlying qcow2 reader, or NULL for raw (for format-specific details). */
 struct qcow2_reader *image_reader_qcow2(struct image_reader *r);
+/* The file descriptor of a raw image (its bytes are the disk's), or -1 for qcow2. */
+int image_reader_raw_fd(const struct image_reader *r);
 
 #endif

@@ -426,6 +426,23 @@ static void on_fatal_signal(int sig)
 	raise(sig);
 }
 
+/* apkg maps its input images (formats/extents.c); a file truncated by
+ * someone else while it is mapped faults with SIGBUS on the next access.
+ * That is bad input, not a crash: say so, clean up, exit 1. */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "apkg: error: an input file shrank while apkg was reading it (SIGBUS); "
+				  "nothing was written\n";
+	(void)sig;
+	ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)ignored;
+	stop_children();
+	for (int i = 0; i < MAX_CLEANUP; i++)
+		if (cleanup_paths[i])
+			rm_rf(cleanup_paths[i]);
+	_exit(1);
+}
+
 void cleanup_install_signal_handlers(void)
 {
 	struct sigaction sa;
@@ -435,4 +452,6 @@ void cleanup_install_signal_handlers(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, NULL);
 }

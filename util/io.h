@@ -52,7 +52,9 @@ const char *self_dir(void);
 char *find_libexec(const char *name);
 
 /* Paths registered here are removed (rm -rf) if the process dies on SIGINT,
- * SIGTERM or SIGHUP, so that a failed build leaves no scratch behind. */
+ * SIGTERM or SIGHUP, so that a failed build leaves no scratch behind; on
+ * SIGBUS (a mapped input file truncated under apkg) they are removed too and
+ * apkg exits 1 with an error message. */
 void cleanup_register(const char *path);
 void cleanup_unregister(const char *path);
 void cleanup_install_signal_handlers(void);

@@ -7,6 +7,8 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct rec {
@@ -103,9 +105,64 @@ static void test_overlap_and_order_refused(void)
 	disk_layout_release(&l);
 }
 
+/* A writer that truncates the input under apkg, then reads what it was given. */
+static int shrink_fd = -1;
+static int shrink_data(struct image_writer *w, uint64_t off, const void *buf, size_t len)
+{
+	(void)w;
+	(void)off;
+	if (ftruncate(shrink_fd, 0) < 0)
+		return -1;
+	return buffer_is_zero(buf, len) ? 0 : 1; /* faults: the mapped pages are gone */
+}
+static int shrink_zero(struct image_writer *w, uint64_t off, uint64_t len) { return 0; }
+static int shrink_finish(struct image_writer *w) { return 0; }
+static void shrink_abort(struct image_writer *w) {}
+static int shrink_open(struct image_writer *w) { return 0; }
+static const struct image_format shrink_format = {"shrink", "shrink", shrink_open, shrink_data, shrink_zero,
+						   shrink_finish, shrink_abort};
+
+/* Mapped input truncated by someone else: an error exit (1) that removes the
+ * registered temporary output, not a crash. */
+static void test_input_truncated_while_mapped(void)
+{
+	char in[] = "/tmp/apkg-ext-shrink-XXXXXX", tmp[] = "/tmp/apkg-ext-out-XXXXXX";
+	int fd = mkstemp(in), tfd = mkstemp(tmp);
+	CHECK(fd >= 0 && tfd >= 0);
+	close(tfd);
+	static char data[1 << 20];
+	memset(data, 0x5a, sizeof data);
+	CHECK(pwrite_all(fd, data, sizeof data, 0) == 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDERR_FILENO);
+		cleanup_install_signal_handlers();
+		cleanup_register(tmp);
+		shrink_fd = fd;
+		struct disk_layout l;
+		disk_layout_init(&l, sizeof data);
+		disk_layout_add_file(&l, 0, fd, 0, sizeof data);
+		struct image_options o = {.virtual_size = sizeof data};
+		struct image_writer *w = image_writer_open(&shrink_format, "/dev/null", &o);
+		extents_stream(&l, w, NULL, NULL);
+		_exit(42); /* not reached: the writer faults */
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	struct stat st;
+	CHECK(stat(tmp, &st) < 0); /* the temporary output was removed */
+	close(fd);
+	unlink(in);
+	unlink(tmp);
+}
+
 int main(void)
 {
 	RUN(test_zero_detection);
 	RUN(test_overlap_and_order_refused);
+	RUN(test_input_truncated_while_mapped);
 	TEST_MAIN_END();
 }
