@@ -17,3 +17,16 @@ build/fuzz/libapkg.a: $(FUZZ_OBJS)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libapkg.a
 	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEFS) -o $@ $< build/fuzz/libapkg.a $(PKG_LIBS)
+
+# The VMM's harnesses (fuzz_virtqueue, fuzz_virtio_blk) link only the VMM
+# and what it uses, so that `make check` can build and run them in a bounded
+# time (tests/integration/fuzz_vmm.sh) without rebuilding all of apkg with clang.
+FUZZ_VMM_SRCS := $(filter vmm/% util/%,$(LIB_SRCS)) formats/reader.c $(wildcard formats/qcow2/qcow2_reader.c formats/qcow2/qcow2_codec.c)
+FUZZ_VMM_OBJS := $(FUZZ_VMM_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_VMM_HARNESSES := build/fuzz/fuzz_virtqueue build/fuzz/fuzz_virtio_blk
+
+build/fuzz/libvmm.a: $(FUZZ_VMM_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_VMM_HARNESSES): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libvmm.a
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEFS) -o $@ $< build/fuzz/libvmm.a -lzstd -ldeflate -lz -pthread

@@ -1,5 +1,7 @@
 #!/bin/bash
-# tests/fuzz/run_libfuzzer.sh SECONDS: runs every fuzz harness under libFuzzer (`make fuzz`).
+# tests/fuzz/run_libfuzzer.sh SECONDS [NAME...]: runs every fuzz harness (or the
+# named ones, e.g. virtqueue) under libFuzzer (`make fuzz`; make check runs the
+# VMM's two for 30 s each through tests/integration/fuzz_vmm.sh).
 #
 # For each tests/fuzz/fuzz_X.c: builds build/fuzz/fuzz_X with clang
 # (-fsanitize=fuzzer,address,undefined, linked against the project's sources
@@ -11,7 +13,17 @@
 set -u
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
-case $seconds in '' | *[!0-9]*) echo "usage: $0 SECONDS" >&2; exit 2 ;; esac
+case $seconds in '' | *[!0-9]*) echo "usage: $0 SECONDS [NAME...]" >&2; exit 2 ;; esac
+shift $(($# > 0 ? 1 : 0))
+sources=()
+if [ $# -eq 0 ]; then
+	sources=(tests/fuzz/fuzz_*.c)
+else
+	for name in "$@"; do
+		[ -f "tests/fuzz/fuzz_$name.c" ] || { echo "run_libfuzzer: no harness tests/fuzz/fuzz_$name.c" >&2; exit 2; }
+		sources+=("tests/fuzz/fuzz_$name.c")
+	done
+fi
 if ! command -v clang >/dev/null; then
 	echo "run_libfuzzer: clang is missing (package clang; make deps installs it)" >&2
 	exit 3
@@ -19,7 +31,7 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
-for src in tests/fuzz/fuzz_*.c; do
+for src in "${sources[@]}"; do
 	name=${src#tests/fuzz/fuzz_}
 	name=${name%.c}
 	echo "== fuzz $name for ${seconds}s"
