@@ -17,7 +17,10 @@
  * NULL when every symbol resolved, else a message that names the library,
  * its Debian package and what went wrong, for the caller to report. A
  * forwarding function reached without a successful load is a programming
- * error: it aborts with the function's name, never calls through NULL.
+ * error: it aborts with the function's name, never calls through NULL. A
+ * thread may call forwarding functions once it has called dlib_load()
+ * itself or was started after a call to it returned (the pointers are
+ * plain: written once, under dlib_load()'s lock).
  */
 #ifndef APKG_UTIL_DLOPEN_H
 #define APKG_UTIL_DLOPEN_H
