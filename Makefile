@@ -10,8 +10,13 @@
 
 PREFIX    ?= /usr/local
 CC        ?= gcc
-PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ostree-1 libguestfs ext2fs com_err libxml-2.0
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Linked: cheap to load. libostree (with GLib) and libguestfs cost ~10 ms each at
+# process start, so no binary links them: their headers check apkg's calls, and
+# builder/ostree_dl.c and inspect/guestfs_dl.c load them on first use (util/dlopen.h;
+# dlopen is in libc from glibc 2.34). Tests link the same way, so they run that code.
+PKGS      := yaml-0.1 libarchive zlib libzstd libdeflate ext2fs com_err libxml-2.0
+DLOPEN_PKGS := ostree-1 libguestfs
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -I. $(PKG_CFLAGS) -pthread

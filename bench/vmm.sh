@@ -103,6 +103,7 @@ kvm=$([ -e /sys/module/kvm_pvm ] && echo "kvm-pvm (software, no VMX/SVM)" ||
 	row "guest RAM touched (KiB)" guest
 	echo
 	echo "KVM_SET_USER_MEMORY_REGION alone (64 MiB, before the irqchip exists): $memslot ms (median of 5)."
-	echo "bin/apkg is dynamically linked against every library apkg uses (libguestfs, ostree, glib, ...);"
+	echo "bin/apkg is dynamically linked against the libraries every command uses (libarchive, libxml2, libext2fs, ...;"
+	echo "libguestfs and libostree/GLib are loaded on demand, util/dlopen.h);"
 	echo "build/vmm-check/apkg-vmm is the same \`apkg boot\` linked statically (make vmm-check-bundle)."
 } | tee build/bench/vmm.md

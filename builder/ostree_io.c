@@ -1,6 +1,7 @@
 /* builder/ostree_io.c: the ostree base and the ostree output (see ostree_io.h). */
 #include "builder/ostree_io.h"
 
+#include "builder/ostree_dl.h"
 #include "builder/ostree_tree.h"
 #include "builder/recipe.h"
 #include "builder/rootfs.h"
@@ -19,6 +20,11 @@
 
 int ostree_lookup(const char *repo_path, const char *ref, char commit[65], char **why)
 {
+	const char *missing = ostree_dl_load();
+	if (missing) {
+		*why = xasprintf("cannot be read: the ostree base needs %s", missing);
+		return -1;
+	}
 	GError *e = NULL;
 	OstreeRepo *repo = ostree_repo_open_at(AT_FDCWD, repo_path, NULL, &e);
 	if (!repo) {
@@ -206,6 +212,9 @@ int ostree_output_commit(const struct recipe *r, const char *rootdir, const char
 			 struct ostree_output *out)
 {
 	memset(out, 0, sizeof *out);
+	const char *missing = ostree_dl_load();
+	if (missing)
+		return error("the ostree output needs %s", missing);
 	snprintf(out->ref, sizeof out->ref, "apkg/%s/%s", r->name, r->version);
 	struct previous prev = {0};
 	find_previous(r, outdir, &prev);

@@ -1,10 +1,12 @@
 /* builder/ostree_tree.c: commit, check out and verify root trees with libostree.
  *
  * The only file besides builder/stage_cache.c and builder/ostree_io.c that
- * speaks GLib; everything it hands back is plain C.
+ * speaks GLib (builder/ostree_dl.c loads it); everything it hands back is
+ * plain C.
  */
 #include "builder/ostree_tree.h"
 
+#include "builder/ostree_dl.h"
 #include "builder/tree_meta.h"
 #include "util/diag.h"
 #include "util/io.h"
@@ -41,6 +43,11 @@ static int gerror(GError **e, const char *fmt, const char *arg)
 
 struct OstreeRepo *ostree_tree_open(const char *path, enum ostree_tree_create create)
 {
+	const char *missing = ostree_dl_load();
+	if (missing) {
+		error("cannot open the OSTree repository %s: apkg needs %s", path, missing);
+		return NULL;
+	}
 	GError *e = NULL;
 	OstreeRepo *repo = ostree_repo_open_at(AT_FDCWD, path, NULL, &e);
 	if (!repo && create != OSTREE_TREE_EXISTING && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {

@@ -7,6 +7,7 @@
  */
 #include "builder/stage_cache.h"
 
+#include "builder/ostree_dl.h"
 #include "builder/ostree_tree.h"
 #include "builder/stage_key.h"
 #include "util/diag.h"
@@ -48,6 +49,11 @@ struct stage_cache *stage_cache_open(const char *cache_dir, char **why)
 	*why = NULL;
 	if (geteuid() != 0) {
 		*why = xstrdup("only root can give cached files back their owners");
+		return NULL;
+	}
+	const char *missing = ostree_dl_load();
+	if (missing) {
+		*why = xasprintf("the stage cache needs %s", missing);
 		return NULL;
 	}
 	char *dir = stage_cache_dir(cache_dir);

@@ -2,6 +2,7 @@
 #include "inspect/guest.h"
 
 #include "builder/hygiene.h"
+#include "inspect/guestfs_dl.h"
 #include "inspect/source.h"
 #include "kernel/kernel.h"
 #include "util/diag.h"
@@ -103,6 +104,11 @@ static int configure(guestfs_h *g)
 
 guestfs_h *guest_launch(const struct inspect_source *src)
 {
+	const char *missing = guestfs_dl_load();
+	if (missing) {
+		error("apkg inspect needs %s", missing);
+		return NULL;
+	}
 	if (provide_appliance_kernel() < 0)
 		return NULL;
 	guestfs_h *g = guestfs_create();
