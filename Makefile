@@ -80,11 +80,11 @@ bin/apkg-probe: $(PROBE_SRCS)
 	@mkdir -p bin
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Os -static -o $@ $^
 
-build/tests/%: tests/unit/%.c build/libapkg.a tests/unit/test.h
+build/tests/%: tests/unit/%.c build/libapkg.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEFS) -o $@ $< build/libapkg.a $(PKG_LIBS)
 
-$(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libapkg.a tests/unit/test.h
+$(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libapkg.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(DEFS) -o $@ $< $(ASAN)/libapkg.a $(PKG_LIBS)
 

@@ -16,29 +16,16 @@
 #                                    writeback throttling from other jobs in the numbers)
 set -u
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-5}
-NICE=()
-[ -n "${BENCH_NICE:-}" ] && NICE=(nice -n "$BENCH_NICE")
-dir=build/bench
-input=${APKG_BENCH_INPUT:-$dir/debian-2g.raw}
-apkg=bin/apkg
-mkdir -p "$dir"
-
 . bench/lib/common.sh
-command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
-[ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time)"
-[ -x "$apkg" ] || skip "bin/apkg not built (run make)"
-
-[ -f "$input" ] || build_input
+convert_bench_init
 
 out=${BENCH_OUT:-$dir/out}
 mkdir -p "$out"
 rm -f "$out"/*.qcow2
-cat "$input" >/dev/null # warm the page cache for both tools
 
 report=$dir/qcow2.md
 {
-	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
+	input_line
 	echo "$(qemu-img --version | head -n 1); $(bin/apkg --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; both tools at nice $BENCH_NICE}; outputs in $out ($(stat -f -c %T "$out"))."
 
 	echo
@@ -48,27 +35,12 @@ report=$dir/qcow2.md
 
 bench_mode() { # name, qemu-img options, apkg options
 	local name=$1 qopts=$2 aopts=$3 q=$out/qemu.qcow2 a=$out/apkg.qcow2
-	local qt=() qc=() at=() ac=() t
-	for _ in $(seq "$RUNS"); do
-		# shellcheck disable=SC2086
-		t=$(time_run "$q" qemu-img convert $qopts -O qcow2 "$input" "$q")
-		qt+=("${t% *}") qc+=("${t#* }")
-		# shellcheck disable=SC2086
-		t=$(time_run "$a" "$apkg" convert $aopts "$input" "$a")
-		at+=("${t% *}") ac+=("${t#* }")
-	done
+	local qcmd acmd
+	# shellcheck disable=SC2206
+	qcmd=(qemu-img convert $qopts -O qcow2 "$input" "$q") acmd=("$apkg" convert $aopts "$input" "$a")
+	time_pair "$name" "$q" "$a"
 	qemu-img compare -q "$input" "$a" || { echo "apkg output differs from the input ($name)" >&2; exit 1; }
 	qemu-img check -q "$a" || { echo "qemu-img check failed on apkg output ($name)" >&2; exit 1; }
-	local qm am qmin amin qcpu acpu qs as
-	qm=$(printf '%s\n' "${qt[@]}" | median)
-	am=$(printf '%s\n' "${at[@]}" | median)
-	qmin=$(printf '%s\n' "${qt[@]}" | minimum)
-	amin=$(printf '%s\n' "${at[@]}" | minimum)
-	qcpu=$(printf '%s\n' "${qc[@]}" | median)
-	acpu=$(printf '%s\n' "${ac[@]}" | median)
-	qs=$(stat -c %s "$q")
-	as=$(stat -c %s "$a")
-	echo "$name: qemu-img ${qt[*]} | apkg ${at[*]}" >&2
 	awk -v n="$name" -v qm="$qm" -v am="$am" -v qn="$qmin" -v an="$amin" -v qc="$qcpu" -v ac="$acpu" \
 		-v qs="$qs" -v as="$as" 'BEGIN {
 		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** (%.2fx) | %.2f / %.2f | %.1f MiB | %.1f MiB | %+.1f%% |\n",

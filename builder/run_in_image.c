@@ -219,12 +219,18 @@ int run_in_image(const char *rootdir, const char *cmd, const char *hostname, uin
 		return error_errno("fork");
 	}
 	if (pid == 0) {
+		setpgid(0, 0);
 		int in = open("/dev/null", O_RDONLY);
 		if (in < 0 || dup2(in, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
 			_exit(SETUP_FAILED);
 		signal(SIGPIPE, SIG_DFL);
 		_exit(namespace_holder(rootdir, cmd, hostname, epoch));
 	}
+	/* A group of its own, registered like util/run.c's tools, so that an
+	 * interrupted build stops the command (and its PID namespace) before
+	 * removing the image root it runs in. */
+	setpgid(pid, pid);
+	cleanup_child_begin(pid);
 	close(pipefd[1]);
 	char buf[8192];
 	for (;;) {
@@ -237,8 +243,11 @@ int run_in_image(const char *rootdir, const char *cmd, const char *hostname, uin
 	}
 	close(pipefd[0]);
 	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno("waitpid");
+	pid_t w;
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	cleanup_child_end(pid);
+	if (w < 0)
+		return error_errno("waitpid");
 	return exit_code(status);
 }

@@ -53,12 +53,30 @@ static void set(char **slot, const char *value)
 	*slot = *value ? xstrdup(value) : NULL;
 }
 
+/* The one initrd of a syslinux or GRUB entry; a later line replaces it. */
+static void set_initrd(struct boot_entry *e, const char *value)
+{
+	for (unsigned i = 0; i < e->n_initrds; i++)
+		free(e->initrd[i]);
+	e->n_initrds = 0;
+	if (*value)
+		e->initrd[e->n_initrds++] = xstrdup(value);
+}
+
+/* One more initrd of a systemd-boot entry; past the cap, ignored. */
+static void add_initrd(struct boot_entry *e, const char *value)
+{
+	if (*value && e->n_initrds < BOOTCFG_MAX_INITRDS)
+		e->initrd[e->n_initrds++] = xstrdup(value);
+}
+
 void boot_entry_release(struct boot_entry *e)
 {
 	free(e->config);
 	free(e->title);
 	free(e->kernel);
-	free(e->initrd);
+	for (unsigned i = 0; i < e->n_initrds; i++)
+		free(e->initrd[i]);
 	free(e->cmdline);
 	memset(e, 0, sizeof *e);
 }
@@ -110,7 +128,7 @@ static void syslinux_keyword(struct syslinux_state *s, const char *kw, char *res
 	} else if (cur && (!strcasecmp(kw, "linux") || !strcasecmp(kw, "kernel"))) {
 		set(&cur->kernel, rest);
 	} else if (cur && !strcasecmp(kw, "initrd")) {
-		set(&cur->initrd, rest);
+		set_initrd(cur, rest);
 	} else if (cur && !strcasecmp(kw, "menu") && !strcasecmp(keyword(rest, &sub), "label")) {
 		set(&cur->title, sub);
 	}
@@ -162,8 +180,8 @@ int bootcfg_loader_entry(const char *text, size_t len, struct boot_entry *out)
 			set(&out->title, rest);
 		else if (!strcmp(kw, "linux") || !strcmp(kw, "efi"))
 			set(&out->kernel, rest);
-		else if (!strcmp(kw, "initrd") && !out->initrd)
-			set(&out->initrd, rest);
+		else if (!strcmp(kw, "initrd"))
+			add_initrd(out, rest);
 		else if (!strcmp(kw, "options")) {
 			if (!out->cmdline)
 				set(&out->cmdline, rest);
@@ -233,7 +251,7 @@ size_t bootcfg_grub(const char *text, size_t len, struct boot_entry **out)
 			set(&cur->cmdline, args);
 		} else if (cur && (!strcmp(kw, "initrd") || !strcmp(kw, "initrdefi") || !strcmp(kw, "initrd16"))) {
 			rest[strcspn(rest, " \t")] = 0;
-			set(&cur->initrd, rest);
+			set_initrd(cur, rest);
 		} else if (!strcmp(kw, "}")) {
 			cur = NULL;
 		}

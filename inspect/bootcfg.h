@@ -15,12 +15,17 @@
 
 #define BOOTCFG_MAX_ENTRIES 64
 #define BOOTCFG_MAX_LINE 4096
+#define BOOTCFG_MAX_INITRDS 4
 
 struct boot_entry {
 	const char *loader;  /* "syslinux", "systemd-boot", "grub" (static) */
 	char *config;        /* where it was read, e.g. "/dev/sda1:/syslinux/syslinux.cfg" (set by the caller) */
 	char *title;         /* NULL when there is none */
-	char *kernel, *initrd, *cmdline;
+	char *kernel, *cmdline;
+	/* systemd-boot loads every initrd line's file, in order (the Boot
+	 * Loader Specification); syslinux and GRUB entries have one here. */
+	char *initrd[BOOTCFG_MAX_INITRDS];
+	unsigned n_initrds;
 	int is_default;
 };
 
@@ -28,8 +33,9 @@ struct boot_entry {
  * (or else the first) is marked default. A global APPEND applies to labels
  * without their own. Returns the number of entries in *out. */
 size_t bootcfg_syslinux(const char *text, size_t len, struct boot_entry **out);
-/* One systemd-boot entry file (title, linux, initrd, options). Returns 0,
- * or -1 when it names no kernel. */
+/* One systemd-boot entry file (title, linux or efi, initrd lines, options
+ * lines joined). Keys are lowercase, as the specification writes them.
+ * Returns 0, or -1 when it names no kernel. */
 int bootcfg_loader_entry(const char *text, size_t len, struct boot_entry *out);
 /* The `default` of loader.conf (a glob over entry file names), or NULL. */
 char *bootcfg_loader_default(const char *text, size_t len);

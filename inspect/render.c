@@ -146,7 +146,7 @@ static void print_boot(const struct inspect_result *r, struct strbuf *out)
 		const struct boot_entry *e = &b->entries[i];
 		strbuf_addf(out, "  entry %s %s%s%s%s\n", e->loader, e->config, e->title ? " \"" : "", e->title ? e->title : "",
 			    e->title ? "\"" : "");
-		strbuf_addf(out, "    kernel %s, initrd %s%s\n", e->kernel ? e->kernel : "-", e->initrd ? e->initrd : "-",
+		strbuf_addf(out, "    kernel %s, initrd %s%s\n", e->kernel ? e->kernel : "-", e->n_initrds ? e->initrd[0] : "-",
 			    e->is_default ? " (default)" : "");
 		strbuf_addf(out, "    cmdline %s\n", e->cmdline ? e->cmdline : "");
 	}
@@ -350,7 +350,7 @@ static void json_entry(const struct boot_entry *e, struct strbuf *out)
 	jkv(out, &f, "config", e->config);
 	jkv(out, &f, "title", e->title);
 	jkv(out, &f, "kernel", e->kernel);
-	jkv(out, &f, "initrd", e->initrd);
+	jkv(out, &f, "initrd", e->n_initrds ? e->initrd[0] : NULL);
 	jkv(out, &f, "cmdline", e->cmdline);
 	strbuf_addf(out, ", \"default\": %s}", e->is_default ? "true" : "false");
 }

@@ -3,10 +3,10 @@
 
 #include "formats/fat/fat_reader.h"
 #include "formats/gpt/gpt_reader.h"
+#include "inspect/bootcfg.h"
 #include "util/diag.h"
 #include "vmm/disk_backend.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,119 +25,48 @@ void boot_entry_spec_release(struct boot_entry_spec *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* Calls fn(key, value) for each "key value" line; keys are case-folded by the callers. */
-static void for_each_line(const char *text, size_t len, void (*fn)(const char *key, size_t klen, const char *val,
-								    size_t vlen, void *arg), void *arg)
+/* The parsing is inspect/bootcfg.c's (one parser of boot loader
+ * configurations in apkg, fuzzed by fuzz_inspect and fuzz_loader_entry);
+ * here its entry becomes the paths to read off the ESP. */
+static void take_entry(struct boot_entry *e, struct boot_entry_spec *out)
 {
-	const char *end = text + len;
-	for (const char *p = text; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		while (p < le && isspace((unsigned char)*p))
-			p++;
-		const char *k = p;
-		while (p < le && !isspace((unsigned char)*p))
-			p++;
-		size_t klen = (size_t)(p - k);
-		while (p < le && isspace((unsigned char)*p))
-			p++;
-		const char *v = p, *ve = le;
-		while (ve > v && isspace((unsigned char)ve[-1]))
-			ve--;
-		if (klen && *k != '#')
-			fn(k, klen, v, (size_t)(ve - v), arg);
-		p = nl ? nl + 1 : end;
-	}
-}
-
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = xmalloc(n + 1);
-	memcpy(d, s, n);
-	d[n] = 0;
-	/* A NUL inside a value would cut it silently; refuse such values by emptying them. */
-	if (memchr(s, 0, n))
-		d[0] = 0;
-	return d;
-}
-
-static int key_is(const char *k, size_t klen, const char *want)
-{
-	return klen == strlen(want) && !strncasecmp(k, want, klen);
-}
-
-static void add_initrd(struct boot_entry_spec *s, const char *v, size_t vlen)
-{
-	if (s->n_initrds < BOOT_ENTRY_MAX_INITRDS && vlen)
-		s->initrd_path[s->n_initrds++] = dup_n(v, vlen);
-}
-
-static void append_options(struct boot_entry_spec *s, const char *v, size_t vlen)
-{
-	struct strbuf sb = STRBUF_INIT;
-	if (s->options && *s->options) {
-		strbuf_adds(&sb, s->options);
-		strbuf_addc(&sb, ' ');
-	}
-	strbuf_add(&sb, v, vlen);
-	free(s->options);
-	s->options = strbuf_detach(&sb);
-}
-
-static void bls_line(const char *k, size_t klen, const char *v, size_t vlen, void *arg)
-{
-	struct boot_entry_spec *s = arg;
-	if (key_is(k, klen, "title") && !s->title)
-		s->title = dup_n(v, vlen);
-	else if (key_is(k, klen, "linux") && !s->linux_path)
-		s->linux_path = dup_n(v, vlen);
-	else if (key_is(k, klen, "initrd"))
-		add_initrd(s, v, vlen);
-	else if (key_is(k, klen, "options"))
-		append_options(s, v, vlen);
+	memset(out, 0, sizeof *out);
+	out->title = e->title;
+	out->linux_path = e->kernel;
+	out->options = e->cmdline;
+	for (unsigned i = 0; i < e->n_initrds && i < BOOT_ENTRY_MAX_INITRDS; i++)
+		out->initrd_path[out->n_initrds++] = e->initrd[i];
+	for (unsigned i = out->n_initrds; i < e->n_initrds; i++)
+		free(e->initrd[i]);
+	e->title = e->kernel = e->cmdline = NULL;
+	e->n_initrds = 0;
+	boot_entry_release(e);
 }
 
 int boot_entry_parse_bls(const char *text, size_t len, struct boot_entry_spec *out)
 {
 	memset(out, 0, sizeof *out);
-	for_each_line(text, len, bls_line, out);
-	if (!out->linux_path || !*out->linux_path) {
-		boot_entry_spec_release(out);
+	struct boot_entry e;
+	if (bootcfg_loader_entry(text, len, &e) < 0)
 		return error("loader entry: no 'linux' line");
-	}
+	take_entry(&e, out);
 	return 0;
 }
 
-struct syslinux_state {
-	struct boot_entry_spec *s;
-	int labels; /* only the first LABEL's lines count */
-};
-
-static void syslinux_line(const char *k, size_t klen, const char *v, size_t vlen, void *arg)
-{
-	struct syslinux_state *st = arg;
-	struct boot_entry_spec *s = st->s;
-	if (key_is(k, klen, "label"))
-		st->labels++;
-	if (st->labels > 1)
-		return;
-	if ((key_is(k, klen, "linux") || key_is(k, klen, "kernel")) && !s->linux_path)
-		s->linux_path = dup_n(v, vlen);
-	else if (key_is(k, klen, "initrd"))
-		add_initrd(s, v, vlen);
-	else if (key_is(k, klen, "append") && !s->options)
-		s->options = dup_n(v, vlen);
-}
-
+/* The entry syslinux boots: the DEFAULT label's, else the first. */
 int boot_entry_parse_syslinux(const char *text, size_t len, struct boot_entry_spec *out)
 {
 	memset(out, 0, sizeof *out);
-	struct syslinux_state st = {out, 0};
-	for_each_line(text, len, syslinux_line, &st);
-	if (!out->linux_path || !*out->linux_path) {
-		boot_entry_spec_release(out);
-		return error("syslinux.cfg: no LINUX or KERNEL line");
-	}
+	struct boot_entry *v = NULL;
+	size_t n = bootcfg_syslinux(text, len, &v), pick = n;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].is_default)
+			pick = i;
+	if (pick < n && v[pick].kernel)
+		take_entry(&v[pick], out);
+	boot_entries_free(v, n);
+	if (!out->linux_path)
+		return error("syslinux.cfg: no LABEL with a LINUX or KERNEL line");
 	return 0;
 }
 
@@ -184,16 +113,11 @@ static char *default_entry(struct fat_volume *v)
 	struct strbuf conf = STRBUF_INIT;
 	char *name = NULL;
 	struct fat_dirent d;
-	if (fat_stat(v, "/loader/loader.conf", &d) == 0 && fat_read_file(v, "/loader/loader.conf", &conf, MAX_ENTRY_FILE) == 0) {
-		const char *p = strstr(conf.buf, "default");
-		if (p && (p == conf.buf || p[-1] == '\n')) {
-			p += 7;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			size_t n = strcspn(p, " \t\r\n");
-			if (n && !memchr(p, '*', n))
-				name = dup_n(p, n);
-		}
+	if (fat_stat(v, "/loader/loader.conf", &d) == 0 && fat_read_file(v, "/loader/loader.conf", &conf, MAX_ENTRY_FILE) == 0)
+		name = bootcfg_loader_default(conf.buf, conf.len);
+	if (name && strpbrk(name, "* \t")) {
+		free(name);
+		name = NULL;
 	}
 	strbuf_release(&conf);
 	return name;

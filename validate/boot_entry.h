@@ -3,7 +3,8 @@
  * Finds the EFI system partition through the GPT, opens it with the
  * read-only FAT reader and takes the boot loader's own entry: the first
  * systemd-boot entry (the .conf files in loader/entries, by name, or
- * loader.conf's `default`), else syslinux/syslinux.cfg's first LINUX/INITRD/APPEND. Then
+ * loader.conf's `default`), else the entry syslinux/syslinux.cfg boots (its
+ * DEFAULT label, else the first), parsed by inspect/bootcfg.c. Then
  * reads that kernel and initrd into memory. The image is hostile input:
  * everything goes through the bounds-checked GPT and FAT readers, with
  * size limits on the entry, the kernel and the initrd.
@@ -34,7 +35,8 @@ struct appliance_boot {
 
 /* systemd-boot's Boot Loader Specification entry ("key value" lines). */
 int boot_entry_parse_bls(const char *text, size_t len, struct boot_entry_spec *out);
-/* syslinux.cfg: the first LINUX (or KERNEL), INITRD and APPEND. */
+/* syslinux.cfg: the DEFAULT (else the first) LABEL's LINUX or KERNEL,
+ * INITRD and APPEND (its own, else the global one). */
 int boot_entry_parse_syslinux(const char *text, size_t len, struct boot_entry_spec *out);
 void boot_entry_spec_release(struct boot_entry_spec *s);
 

@@ -6,6 +6,9 @@
 # Timing: time_run FILE CMD... prints "wall cpu" seconds of CMD writing FILE,
 # after removing FILE and an untimed sync; median reads numbers on stdin.
 # Callers set: dir (build/bench), input.
+# The qemu-img side-by-sides (qcow2.sh, vmdk.sh) start with convert_bench_init
+# (defaults, tool checks, the input, a warm page cache), time each row with
+# time_pair and open their report with input_line.
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -34,4 +37,49 @@ time_run() {
 	${BENCH_NICE:+nice -n "$BENCH_NICE"} /usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "$@" >/dev/null 2>&1 ||
 		{ echo "command failed: $*" >&2; exit 1; }
 	awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$dir/time.txt"
+}
+
+# convert_bench_init: RUNS (default 5), dir, input, apkg; skips without
+# qemu-img, /usr/bin/time or bin/apkg; builds the input if needed and reads
+# it once so that the page cache is warm for both tools.
+convert_bench_init() {
+	RUNS=${RUNS:-5}
+	dir=build/bench
+	input=${APKG_BENCH_INPUT:-$dir/debian-2g.raw}
+	apkg=bin/apkg
+	mkdir -p "$dir"
+	command -v qemu-img >/dev/null || skip "qemu-img not installed (qemu-utils)"
+	[ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time)"
+	[ -x "$apkg" ] || skip "bin/apkg not built (run make)"
+	[ -f "$input" ] || build_input
+	cat "$input" >/dev/null
+}
+
+# input_line: the report's first line (the input, CPUs, runs).
+input_line() {
+	echo "Input: $input, $(du -m --apparent-size "$input" | cut -f1) MiB virtual, $(du -m "$input" | cut -f1) MiB allocated; $(nproc) CPUs; medians of $RUNS runs."
+}
+
+# time_pair NAME QOUT AOUT: runs qcmd (an array, writing QOUT) and acmd
+# (writing AOUT) RUNS times each, alternating so that machine noise hits both
+# alike. Sets qm/am (median wall s), qmin/amin (fastest wall s), qcpu/acpu
+# (median CPU s) and qs/as (output sizes); the raw times go to stderr.
+time_pair() {
+	local name=$1 q=$2 a=$3 t
+	local qt=() qc=() at=() ac=()
+	for _ in $(seq "$RUNS"); do
+		t=$(time_run "$q" "${qcmd[@]}")
+		qt+=("${t% *}") qc+=("${t#* }")
+		t=$(time_run "$a" "${acmd[@]}")
+		at+=("${t% *}") ac+=("${t#* }")
+	done
+	qm=$(printf '%s\n' "${qt[@]}" | median)
+	am=$(printf '%s\n' "${at[@]}" | median)
+	qmin=$(printf '%s\n' "${qt[@]}" | minimum)
+	amin=$(printf '%s\n' "${at[@]}" | minimum)
+	qcpu=$(printf '%s\n' "${qc[@]}" | median)
+	acpu=$(printf '%s\n' "${ac[@]}" | median)
+	qs=$(stat -c %s "$q")
+	as=$(stat -c %s "$a")
+	echo "$name: qemu-img ${qt[*]} | apkg ${at[*]}" >&2
 }

@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_loader_entry.c: libFuzzer harness for the loader entry parsers
- * (validate/boot_entry.c): the same bytes as a systemd-boot entry and as a syslinux.cfg. */
+ * as validate/boot_entry.c uses them (inspect/bootcfg.c's parsers, the entry then taken apart):
+ * the same bytes as a systemd-boot entry and as a syslinux.cfg. */
 #include "validate/boot_entry.h"
 
 #include <stdint.h>

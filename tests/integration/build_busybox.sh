@@ -86,21 +86,8 @@ if [ -f "$T/out/itest-0.1.0.qcow2" ]; then
 fi
 
 # Boot both ways to the appliance's ready line.
-boot() { # name, qemu args...
-	local name=$1; shift
-	local t0=$(date +%s.%N)
-	timeout 150 qemu-system-x86_64 -accel tcg -m 512 -nodefaults -nographic -no-reboot -serial file:"$T/$name.log" "$@" </dev/null >/dev/null 2>&1 &
-	local pid=$!
-	for _ in $(seq 1 1450); do
-		grep -aq "APKG-READY itest-host" "$T/$name.log" 2>/dev/null && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	local dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
-	kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
-	grep -aq "APKG-READY itest-host" "$T/$name.log" || { tail -n 40 "$T/$name.log"; fail "$name: no ready line"; }
-	echo "boot $name: ready after ${dt}s"
-}
+. tests/integration/lib/qemu_ready.sh
+boot() { qemu_boot_ready "APKG-READY itest-host" 150 512 "$@"; } # name, qemu args...
 boot seabios-ide -drive file="$img",format=raw,if=ide,snapshot=on
 cp /usr/share/OVMF/OVMF_VARS.fd "$T/vars.fd"
 boot ovmf-virtio -M q35 -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd \

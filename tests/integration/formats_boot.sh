@@ -43,22 +43,8 @@ for want in "hello-1.0.0.ova @ vmware" "hello-1.0.0.ova @ virtualbox" "hello-1.0
 	grep -q "^PASS  $want" "$T/test.log" || fail "no PASS for $want"
 done
 
-boot() { # name, qemu args...
-	local name=$1; shift
-	local t0=$(date +%s.%N)
-	timeout 180 qemu-system-x86_64 -accel tcg -m 256 -nodefaults -nographic -no-reboot -serial file:"$T/$name.log" "$@" </dev/null >/dev/null 2>&1 &
-	local pid=$!
-	for _ in $(seq 1 1750); do
-		grep -aq "APKG-READY hello" "$T/$name.log" 2>/dev/null && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	local dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
-	kill $pid 2>/dev/null
-	wait $pid 2>/dev/null
-	grep -aq "APKG-READY hello" "$T/$name.log" || { tail -n 30 "$T/$name.log"; fail "$name: no ready line"; return; }
-	echo "boot $name: ready after ${dt}s"
-}
+. tests/integration/lib/qemu_ready.sh
+boot() { qemu_boot_ready "APKG-READY hello" 180 256 "$@"; } # name, qemu args...
 boot vdi-ahci-seabios -device ahci,id=ahci -drive id=d0,file="$out/hello-1.0.0.vdi",format=vdi,if=none,snapshot=on \
 	-device ide-hd,drive=d0,bus=ahci.0
 "$APKG" convert --format vmdk --vmdk-subformat monolithicSparse --vmdk-adapter ide "$out/hello-1.0.0.raw" "$T/ws.vmdk" 2>/dev/null ||

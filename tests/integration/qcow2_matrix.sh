@@ -16,71 +16,11 @@
 # A failure keeps the work directory for reproduction.
 set -u
 cd "$(dirname "$0")/../.."
-APKG=$PWD/bin/apkg
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not installed (qemu-utils)"; exit 77; }
-command -v mke2fs >/dev/null || { echo "SKIP: mke2fs not installed (e2fsprogs)"; exit 77; }
-[ -x "$APKG" ] || { echo "bin/apkg missing: run make"; exit 1; }
-
-work=$(mktemp -d /tmp/apkg-qcow2-matrix.XXXXXX)
-failures=0
-trap 'if [ $failures -eq 0 ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi' EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# ---- inputs ----
-RANDOM=4242
-put() { # file offset length source(urandom|text|zero|byte)
-	local f=$1 off=$2 len=$3
-	case $4 in
-	urandom) head -c "$len" /dev/urandom ;;
-	text) yes "apkg qcow2 matrix: the quick brown fox jumps over the lazy appliance $off" | head -c "$len" ;;
-	zero) head -c "$len" /dev/zero ;;
-	byte) printf '\x5a' ;;
-	esac | dd of="$f" bs=64K seek="$off" oflag=seek_bytes conv=notrunc status=none
-}
-
-make_inputs() {
-	local f=$work/sparse.raw
-	truncate -s 48M "$f"
-	local kinds=(urandom text zero byte)
-	for _ in $(seq 60); do
-		put "$f" $(((RANDOM * 32768 + RANDOM) % (48 * 1048576 - 300000))) $((1 + RANDOM * 10)) "${kinds[RANDOM % 4]}"
-	done
-	# Clusters holding one byte compress to a few bytes: many blobs share a host cluster.
-	for i in $(seq 0 40); do put "$f" $((40 * 1048576 + i * 65536 + i * 13)) 1 byte; done
-
-	head -c 16M /dev/zero >"$work/zero.raw"
-
-	head -c 6M /dev/urandom >"$work/data.raw"
-	yes "all data, no zero block anywhere in this input" | head -c 6M >>"$work/data.raw"
-
-	f=$work/odd.raw # off the 2M/64K/4K cluster grid and off the 512-byte grid
-	truncate -s $((5 * 1048576 + 12345)) "$f"
-	put "$f" 0 70000 text
-	put "$f" $((5 * 1048576)) 12345 urandom
-
-	f=$work/odd512.raw # off the cluster grid, on the sector grid
-	truncate -s $((3 * 1048576 + 1536)) "$f"
-	put "$f" $((3 * 1048576 - 1000)) 2536 text
-
-	f=$work/big.raw # 20 GiB sparse
-	truncate -s 20G "$f"
-	put "$f" 0 1048576 urandom
-	put "$f" $((10 * 1073741824 + 12345)) 65536 text
-	put "$f" $((20 * 1073741824 - 4096)) 4095 urandom
-	put "$f" $((20 * 1073741824 - 1)) 1 byte
-
-	local src=/usr/share/perl5
-	[ -d "$src" ] || src=/usr/share/doc
-	local kib=$(du -sk "$src" | cut -f1)
-	mke2fs -q -t ext4 -E root_owner=0:0 -d "$src" "$work/ext4.raw" $((kib * 2 + 16384))k ||
-		{ fail "mke2fs -d $src"; exit 1; }
-}
+. tests/integration/lib/image_matrix.sh
+matrix_init "qcow2 matrix"
+RANDOM=4242 # the sparse input's layout
 
 # ---- checks ----
-json_field() { # key json-file: the first value of "key"
-	sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$2" | head -n 1
-}
-
 expect_info() { # image expected-size cluster compat compression
 	local img=$1 info=$work/info.json
 	qemu-img info --output=json "$img" >"$info" || { fail "qemu-img info $img"; return; }

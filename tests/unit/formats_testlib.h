@@ -1,9 +1,11 @@
-/* tests/unit/formats_testlib.h: helpers shared by the VMDK, VHDX, VDI and OVA unit tests.
+/* tests/unit/formats_testlib.h: helpers shared by the image format unit tests
+ * (qcow2, VMDK, VHDX, VDI, OVA).
  *
  * A scratch directory, a deterministic PRNG, synthetic sparse disks, and
  * writing a disk through any registered format with the real zero
  * detection of extents_stream(). Oracles that need no qemu-img live in the
- * tests themselves (independent readers written from the specifications).
+ * tests themselves (independent readers written from the specifications),
+ * or in a format's own testlib (qcow2_testlib.h).
  */
 #ifndef APKG_TESTS_FORMATS_TESTLIB_H
 #define APKG_TESTS_FORMATS_TESTLIB_H
@@ -13,6 +15,7 @@
 #include "util/io.h"
 #include "util/strbuf.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +43,12 @@ static inline void scratch_cleanup(void)
 		rm_rf(scratch_dir);
 }
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+/* A test file may pick its own seed (defined before this header is
+ * included), so that its data stays what its checks were written for. */
+#ifndef FORMATS_TESTLIB_SEED
+#define FORMATS_TESTLIB_SEED 0x2545f4914f6cdd1dull
+#endif
+static uint64_t rng_state = FORMATS_TESTLIB_SEED;
 static inline uint64_t rng(void)
 {
 	rng_state ^= rng_state << 13;
@@ -49,27 +57,54 @@ static inline uint64_t rng(void)
 	return rng_state;
 }
 
+/* Fills buf with one of: random bytes, compressible text, a single byte. */
+static inline void fill_pattern(unsigned char *buf, size_t len, int kind)
+{
+	if (kind == 0) {
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (unsigned char)rng();
+	} else if (kind == 1) {
+		static const char words[] = "the quick brown fox jumps over the lazy appliance builder ";
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (unsigned char)words[(i + (rng() % 3 == 0)) % (sizeof words - 1)];
+	} else {
+		memset(buf, 0, len);
+		buf[len / 2] = (unsigned char)(1 + rng() % 255);
+	}
+}
+
+/* Plain write, no fsync (tests write thousands of small files). */
+static inline int write_bytes(const char *path, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, bytes, len);
+	close(fd);
+	return r;
+}
+
 struct disk {
 	uint64_t size;
-	unsigned char *bytes;
+	unsigned char *bytes; /* the expected content */
 };
 
 static inline void disk_free(struct disk *d) { free(d->bytes); }
 
-/* Runs of random bytes, text and single bytes at random offsets, with holes. */
+/* A disk of `size` bytes with runs of random, text and single-byte data at
+ * random offsets and lengths (many off cluster and sector boundaries),
+ * explicit zero runs and holes. */
 static inline struct disk random_disk(uint64_t size, uint64_t max_run)
 {
-	struct disk d = {.size = size, .bytes = calloc(size ? size : 1, 1)};
-	static const char words[] = "the quick brown fox jumps over the lazy appliance builder ";
+	struct disk d = {.size = size, .bytes = xcalloc(size ? size : 1, 1)};
 	uint64_t pos = rng() % 3000;
 	while (pos < size) {
 		uint64_t len = 1 + rng() % max_run;
 		if (len > size - pos)
 			len = size - pos;
 		int kind = (int)(rng() % 4);
-		for (uint64_t i = 0; i < len && kind < 3; i++)
-			d.bytes[pos + i] = kind == 0 ? (unsigned char)rng() : kind == 1 ? (unsigned char)words[i % (sizeof words - 1)]
-										     : (unsigned char)(i == len / 2 ? 0x5a : 0);
+		if (kind < 3)
+			fill_pattern(d.bytes + pos, (size_t)len, kind);
 		pos += len + (rng() % 2 ? rng() % (3 * max_run) : 0);
 	}
 	return d;

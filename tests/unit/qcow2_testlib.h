@@ -1,7 +1,7 @@
 /* tests/unit/qcow2_testlib.h: helpers shared by the qcow2 unit tests.
  *
- * A scratch directory, a deterministic PRNG, writing a synthetic disk
- * through the image-writer interface, reading a qcow2 back through the
+ * On top of formats_testlib.h (scratch, PRNG, synthetic disks, writing
+ * through the image-writer interface): reading a qcow2 back through the
  * reader, and an independent metadata checker (refcounts recomputed from
  * every reference, COPIED flags, alignment), so a unit test fails without
  * needing qemu-img when the writer's metadata is wrong.
@@ -9,105 +9,11 @@
 #ifndef APKG_TESTS_QCOW2_TESTLIB_H
 #define APKG_TESTS_QCOW2_TESTLIB_H
 
-#include "formats/extents.h"
+#define FORMATS_TESTLIB_SEED 88172645463325252ull
+#include "formats_testlib.h"
+
 #include "formats/qcow2/qcow2_format.h"
 #include "formats/qcow2/qcow2_reader.h"
-#include "formats/writer.h"
-#include "util/io.h"
-#include "util/strbuf.h"
-
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-static char scratch_dir[256];
-
-static inline const char *scratch(const char *name)
-{
-	static char path[4][512];
-	static int i;
-	if (!scratch_dir[0]) {
-		strcpy(scratch_dir, "/tmp/apkg-qcow2-test.XXXXXX");
-		if (!mkdtemp(scratch_dir))
-			abort();
-	}
-	char *p = path[i++ % 4];
-	snprintf(p, 512, "%s/%s", scratch_dir, name);
-	return p;
-}
-
-static inline void scratch_cleanup(void)
-{
-	if (scratch_dir[0])
-		rm_rf(scratch_dir);
-}
-
-static uint64_t rng_state = 88172645463325252ull;
-static inline uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-/* Fills buf with one of: random bytes, compressible text, a single byte. */
-static inline void fill_pattern(unsigned char *buf, size_t len, int kind)
-{
-	if (kind == 0) {
-		for (size_t i = 0; i < len; i++)
-			buf[i] = (unsigned char)rng();
-	} else if (kind == 1) {
-		static const char words[] = "the quick brown fox jumps over the lazy appliance builder ";
-		for (size_t i = 0; i < len; i++)
-			buf[i] = (unsigned char)words[(i + (rng() % 3 == 0)) % (sizeof words - 1)];
-	} else {
-		memset(buf, 0, len);
-		buf[len / 2] = (unsigned char)(1 + rng() % 255);
-	}
-}
-
-/* Plain write, no fsync (tests write thousands of small files). */
-static inline int write_bytes(const char *path, const void *bytes, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -1;
-	int r = write_all(fd, bytes, len);
-	close(fd);
-	return r;
-}
-
-struct disk {
-	uint64_t size;
-	unsigned char *bytes; /* the expected content */
-};
-
-static inline void disk_free(struct disk *d) { free(d->bytes); }
-
-/* Writes d through the named format, one data extent per non-zero run
- * found by extents_stream (so zero detection is the real one). */
-static inline int write_disk(const struct disk *d, const char *path, struct image_options o)
-{
-	o.virtual_size = d->size;
-	o.no_sync = 1;
-	struct image_writer *w = image_writer_open(image_format_find("qcow2"), path, &o);
-	if (!w)
-		return -1;
-	struct disk_layout l;
-	disk_layout_init(&l, d->size);
-	if (d->size)
-		disk_layout_add_mem(&l, 0, d->bytes, d->size);
-	int r = extents_stream(&l, w, NULL, NULL);
-	disk_layout_release(&l);
-	if (r < 0) {
-		image_writer_abort(w);
-		return -1;
-	}
-	return image_writer_finish(w);
-}
 
 /* Reads the whole virtual disk of a qcow2 file; 0 if it equals want. */
 static inline int read_back_equals(const char *path, const unsigned char *want, uint64_t size)

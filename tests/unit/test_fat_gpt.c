@@ -293,10 +293,22 @@ static void test_entry_parsers(void)
 	CHECK_STR(s.options, "x=1");
 	boot_entry_spec_release(&s);
 	CHECK(boot_entry_parse_bls("title x\n", 8, &s) < 0);
-	CHECK(boot_entry_parse_syslinux("KERNEL /k\nAPPEND a b\n", 21, &s) == 0);
+	const char *sys = "APPEND a b\nLABEL one\n  KERNEL /k\nLABEL two\n  LINUX /k2\n  INITRD /i2\n  APPEND c\n";
+	CHECK(boot_entry_parse_syslinux(sys, strlen(sys), &s) == 0);
 	CHECK_STR(s.linux_path, "/k");
-	CHECK_STR(s.options, "a b");
+	CHECK_STR(s.options, "a b"); /* the global APPEND */
+	CHECK(s.n_initrds == 0);
 	boot_entry_spec_release(&s);
+	/* What syslinux boots: the DEFAULT label's entry. */
+	const char *def = "DEFAULT two\nLABEL one\n  KERNEL /k\nLABEL two\n  LINUX /k2\n  INITRD /i2\n  APPEND c\n";
+	CHECK(boot_entry_parse_syslinux(def, strlen(def), &s) == 0);
+	CHECK_STR(s.linux_path, "/k2");
+	CHECK(s.n_initrds == 1);
+	CHECK_STR(s.initrd_path[0], "/i2");
+	CHECK_STR(s.options, "c");
+	boot_entry_spec_release(&s);
+	CHECK(boot_entry_parse_syslinux("KERNEL /k\nAPPEND a b\n", 21, &s) < 0); /* no LABEL: nothing to boot */
+	CHECK(boot_entry_parse_syslinux("DEFAULT x\nLABEL x\n  APPEND y\n", 29, &s) < 0);
 }
 
 int main(void)

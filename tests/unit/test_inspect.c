@@ -360,7 +360,7 @@ static void test_syslinux(void)
 		CHECK(!e[0].is_default && e[1].is_default);
 		CHECK_STR(e[1].title, "hello 1.0.0");
 		CHECK_STR(e[1].kernel, "/vmlinuz");
-		CHECK_STR(e[1].initrd, "/initrd.img");
+		CHECK_STR(e[1].initrd[0], "/initrd.img");
 		CHECK_STR(e[1].cmdline, "root=PARTUUID=x rw");
 	}
 	boot_entries_free(e, n);
@@ -397,7 +397,7 @@ static void test_grub(void)
 		CHECK_STR(e[0].title, "Debian GNU/Linux");
 		CHECK_STR(e[0].kernel, "/boot/vmlinuz-6.1.0-28-amd64");
 		CHECK_STR(e[0].cmdline, "root=UUID=abc ro quiet");
-		CHECK_STR(e[0].initrd, "/boot/initrd.img-6.1.0-28-amd64");
+		CHECK_STR(e[0].initrd[0], "/boot/initrd.img-6.1.0-28-amd64");
 		CHECK(e[0].is_default && !e[1].is_default);
 		CHECK_STR(e[1].cmdline, "single");
 	}

@@ -32,7 +32,7 @@ static struct image make_image(const struct disk *d, struct image_options o)
 	const char *path = scratch("base.qcow2");
 	struct image im = {0};
 	struct strbuf sb = STRBUF_INIT;
-	if (write_disk(d, path, o) == 0 && read_file(path, &sb, 1u << 28) == 0) {
+	if (write_image("qcow2", d, path, o) == 0 && read_file(path, &sb, 1u << 28) == 0) {
 		im.len = sb.len;
 		im.bytes = (unsigned char *)strbuf_detach(&sb);
 	}
@@ -277,7 +277,7 @@ static void test_threads_share_a_reader(void)
 {
 	struct disk d = sample_disk(8u << 20);
 	const char *path = scratch("shared.qcow2");
-	CHECK(write_disk(&d, path, (struct image_options){.compress = COMPRESS_ZLIB, .cluster_size = 8192}) == 0);
+	CHECK(write_image("qcow2", &d, path, (struct image_options){.compress = COMPRESS_ZLIB, .cluster_size = 8192}) == 0);
 	int fd = open(path, O_RDONLY);
 	struct qcow2_reader *r = qcow2_reader_open_fd(fd, path);
 	CHECK(r != NULL);
@@ -301,7 +301,7 @@ static void test_generic_reader(void)
 {
 	struct disk d = sample_disk(2u << 20);
 	const char *q = scratch("g.qcow2"), *raw = scratch("g.raw"), *vmdk = scratch("g.vmdk");
-	CHECK(write_disk(&d, q, (struct image_options){0}) == 0);
+	CHECK(write_image("qcow2", &d, q, (struct image_options){0}) == 0);
 	CHECK(write_bytes(raw, d.bytes, d.size) == 0);
 	CHECK(write_bytes(vmdk, "KDMV\1\0\0\0", 8) == 0);
 	struct image_reader *r = image_reader_open(q);

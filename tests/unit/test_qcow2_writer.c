@@ -11,41 +11,13 @@
 
 #include <dirent.h>
 #include <sys/resource.h>
-
-/* A disk of `size` bytes with runs of random, text and single-byte data at
- * random offsets and lengths (many off cluster and sector boundaries),
- * explicit zero runs and holes. */
-static struct disk random_disk(uint64_t size, uint64_t max_run)
-{
-	struct disk d = {.size = size, .bytes = xcalloc(size ? size : 1, 1)};
-	uint64_t pos = rng() % 3000;
-	while (pos < size) {
-		uint64_t len = 1 + rng() % max_run;
-		if (len > size - pos)
-			len = size - pos;
-		int kind = (int)(rng() % 4);
-		if (kind < 3)
-			fill_pattern(d.bytes + pos, (size_t)len, kind);
-		pos += len + (rng() % 2 ? rng() % (3 * max_run) : 0);
-	}
-	return d;
-}
-
-static int files_equal(const char *a, const char *b)
-{
-	struct strbuf x = STRBUF_INIT, y = STRBUF_INIT;
-	int eq = read_file(a, &x, 1u << 30) == 0 && read_file(b, &y, 1u << 30) == 0 && x.len == y.len &&
-		 !memcmp(x.buf, y.buf, x.len);
-	strbuf_release(&x);
-	strbuf_release(&y);
-	return eq;
-}
+#include <sys/stat.h>
 
 static void roundtrip(const struct disk *d, unsigned cs, enum image_compress comp, int version)
 {
 	const char *path = scratch("rt.qcow2");
 	struct image_options o = {.cluster_size = cs, .compress = comp, .version = version, .threads = 2};
-	CHECK(write_disk(d, path, o) == 0);
+	CHECK(write_image("qcow2", d, path, o) == 0);
 	int problems = check_image(path);
 	int back = read_back_equals(path, d->bytes, d->size);
 	if (problems || back)
@@ -77,7 +49,7 @@ static void test_empty_and_all_zero(void)
 	disk_free(&d);
 	d = (struct disk){.size = 3u << 20, .bytes = xcalloc(3u << 20, 1)};
 	const char *path = scratch("zero.qcow2");
-	CHECK(write_disk(&d, path, (struct image_options){.compress = COMPRESS_ZLIB}) == 0);
+	CHECK(write_image("qcow2", &d, path, (struct image_options){.compress = COMPRESS_ZLIB}) == 0);
 	CHECK(check_image(path) == 0);
 	struct stat st;
 	CHECK(stat(path, &st) == 0 && st.st_size == 4 * 65536); /* header, L1, reftable, refblock */
@@ -89,7 +61,7 @@ static void test_zero_clusters_never_allocated(void)
 {
 	struct disk d = random_disk(4u << 20, 9000);
 	const char *path = scratch("alloc.qcow2");
-	CHECK(write_disk(&d, path, (struct image_options){.cluster_size = 4096}) == 0);
+	CHECK(write_image("qcow2", &d, path, (struct image_options){.cluster_size = 4096}) == 0);
 	int fd = open(path, O_RDONLY);
 	struct qcow2_reader *r = qcow2_reader_open_fd(fd, path);
 	CHECK(r != NULL);
@@ -110,11 +82,11 @@ static void test_threads_byte_identical(void)
 	for (int comp = COMPRESS_ZLIB; comp <= COMPRESS_ZSTD; comp++) {
 		const char *one = scratch("t1.qcow2"), *four = scratch("t4.qcow2"), *three = scratch("t3.qcow2");
 		struct image_options o = {.compress = (enum image_compress)comp, .cluster_size = 16384, .threads = 1};
-		CHECK(write_disk(&d, one, o) == 0);
+		CHECK(write_image("qcow2", &d, one, o) == 0);
 		o.threads = 4;
-		CHECK(write_disk(&d, four, o) == 0);
+		CHECK(write_image("qcow2", &d, four, o) == 0);
 		o.threads = 3;
-		CHECK(write_disk(&d, three, o) == 0);
+		CHECK(write_image("qcow2", &d, three, o) == 0);
 		CHECK(files_equal(one, four));
 		CHECK(files_equal(one, three));
 	}
@@ -249,8 +221,8 @@ static void test_header_fields(void)
 {
 	struct disk d = random_disk(1u << 20, 30000);
 	const char *a = scratch("h1.qcow2"), *b = scratch("h2.qcow2");
-	CHECK(write_disk(&d, a, (struct image_options){.compress = COMPRESS_ZSTD}) == 0);
-	CHECK(write_disk(&d, b, (struct image_options){.compress = COMPRESS_ZSTD}) == 0);
+	CHECK(write_image("qcow2", &d, a, (struct image_options){.compress = COMPRESS_ZSTD}) == 0);
+	CHECK(write_image("qcow2", &d, b, (struct image_options){.compress = COMPRESS_ZSTD}) == 0);
 	CHECK(files_equal(a, b));
 	struct strbuf sb = STRBUF_INIT;
 	CHECK(read_file(a, &sb, 1u << 26) == 0);
@@ -263,7 +235,7 @@ static void test_header_fields(void)
 	CHECK(h[QH_COMPRESSION_TYPE] == 1);
 	CHECK(get_be32(h + 112) == QCOW2_EXT_FEATURE_NAMES);
 	strbuf_release(&sb);
-	CHECK(write_disk(&d, a, (struct image_options){.version = 2, .compress = COMPRESS_ZLIB}) == 0);
+	CHECK(write_image("qcow2", &d, a, (struct image_options){.version = 2, .compress = COMPRESS_ZLIB}) == 0);
 	CHECK(read_file(a, &sb, 1u << 26) == 0);
 	h = (const unsigned char *)sb.buf;
 	CHECK(get_be32(h + QH_VERSION) == 2);
@@ -278,7 +250,7 @@ static void test_size_rounded_to_sector(void)
 {
 	struct disk d = random_disk(1000, 300);
 	const char *path = scratch("odd.qcow2");
-	CHECK(write_disk(&d, path, (struct image_options){0}) == 0);
+	CHECK(write_image("qcow2", &d, path, (struct image_options){0}) == 0);
 	int fd = open(path, O_RDONLY);
 	struct qcow2_reader *r = qcow2_reader_open_fd(fd, path);
 	CHECK(r && qcow2_reader_info(r)->virtual_size == 1024);
