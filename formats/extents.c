@@ -9,8 +9,9 @@
  * Regular files are mapped rather than read: the scan and the writer then
  * use the page cache's own pages, which saves copying every byte once into
  * a buffer (a third of the CPU time of a plain conversion went to that
- * copy). Each chunk's page tables are filled in one call before it is
- * scanned; a chunk that cannot be mapped or filled (a file that shrank, an
+ * copy). Each chunk is mapped on its own, its page tables filled in one
+ * call before it is scanned, and unmapped by the read-ahead thread when it
+ * reuses the chunk's slot, so the writer's thread never pays for it; a chunk that cannot be mapped or filled (a file that shrank, an
  * I/O error) is read with pread instead, which reports the error. A file
  * truncated by someone else after that faults (SIGBUS) in the scan or the
  * writer: util/io.c turns that into an error exit that removes the
@@ -167,6 +168,8 @@ struct run {
 
 struct slot {
 	unsigned char *buf;
+	void *map;      /* the chunk's mapping when it was mapped, not read; */
+	size_t map_len; /* unmapped by the producer when it takes the slot again */
 	struct run runs[MAX_RUNS];
 	size_t n;
 	int has_data;
@@ -175,22 +178,22 @@ struct slot {
 	enum slot_state state;
 };
 
-struct file_map {
-	unsigned char *base; /* NULL: read with pread */
-	size_t len;
-	uint64_t file_offset; /* of base */
-};
-
 struct pipeline {
 	const struct disk_layout *layout;
 	struct disk_piece *sorted;
-	struct file_map *maps; /* one per sorted piece, owned by the producer until the join */
 	struct slot slots[SLOTS];
 	size_t fill, take; /* producer's and consumer's slot indexes */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	int cancelled;
 };
+
+static void unmap_slot(struct slot *s)
+{
+	if (s->map)
+		munmap(s->map, s->map_len);
+	s->map = NULL;
+}
 
 /* Producer: the slot being filled, waiting for a free one if needed. */
 static struct slot *cur_slot(struct pipeline *pl)
@@ -206,6 +209,7 @@ static struct slot *cur_slot(struct pipeline *pl)
 	if (cancelled)
 		return NULL;
 	if (s->state == SLOT_FREE) {
+		unmap_slot(s); /* the writer is done with it: unmapping here keeps it off the writer's thread */
 		s->state = SLOT_FILLING;
 		s->n = 0;
 		s->has_data = 0;
@@ -288,53 +292,40 @@ static struct slot *chunk_slot(struct pipeline *pl, uint64_t off)
 
 /* ---- mapped file pieces ---- */
 
-static void map_file_piece(struct file_map *m, const struct disk_piece *p)
+static int is_regular_file(int fd)
 {
 	struct stat st;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t start = p->file_offset - p->file_offset % page;
-	memset(m, 0, sizeof *m);
-	if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode) || p->length > SIZE_MAX - page)
-		return;
-	void *base = mmap(NULL, (size_t)(p->file_offset - start + p->length), PROT_READ, MAP_SHARED, p->fd, (off_t)start);
-	if (base == MAP_FAILED)
-		return;
-	m->base = base;
-	m->len = (size_t)(p->file_offset - start + p->length);
-	m->file_offset = start;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static void unmap_file_piece(struct file_map *m)
+/* Maps want bytes of fd at file_pos into slot s with its page tables
+ * filled; NULL when the chunk must be read instead (a file that shrank,
+ * an I/O error, no memory). */
+static const unsigned char *map_chunk(struct slot *s, int fd, uint64_t file_pos, size_t want)
 {
-	if (m->base)
-		munmap(m->base, m->len);
-	m->base = NULL;
-}
-
-/* The chunk's bytes in the mapping with its page tables filled, or NULL
- * when it must be read instead. */
-static const unsigned char *mapped_chunk(const struct file_map *m, uint64_t file_pos, size_t want)
-{
-	if (!m || !m->base)
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), skip = file_pos % page;
+	size_t len = (size_t)(skip + want);
+	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)(file_pos - skip));
+	if (map == MAP_FAILED)
 		return NULL;
-	unsigned char *data = m->base + (file_pos - m->file_offset);
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), addr = (uintptr_t)data;
-	uintptr_t start = addr - addr % page, end = addr + want;
-	if (madvise((void *)start, end - start, MADV_POPULATE_READ) < 0 && errno != EINVAL)
-		return NULL; /* EINVAL: a kernel before 5.14; the pages fault in as scanned */
-	return data;
+	if (madvise(map, len, MADV_POPULATE_READ) < 0 && errno != EINVAL) {
+		munmap(map, len); /* EINVAL: a kernel before 5.14, where the pages fault in as scanned */
+		return NULL;
+	}
+	s->map = map;
+	s->map_len = len;
+	return (const unsigned char *)map + skip;
 }
 
 /* Reads want bytes at virtual offset off (piece offset pos) and scans them. */
-static int add_chunk(struct pipeline *pl, const struct disk_piece *p, const struct file_map *m, uint64_t pos,
-		     size_t want)
+static int add_chunk(struct pipeline *pl, const struct disk_piece *p, int mappable, uint64_t pos, size_t want)
 {
 	uint64_t off = p->offset + pos;
 	struct slot *s = chunk_slot(pl, off);
 	if (!s)
 		return -1;
 	const unsigned char *data = s->buf;
-	const unsigned char *mapped = p->fd >= 0 ? mapped_chunk(m, p->file_offset + pos, want) : NULL;
+	const unsigned char *mapped = mappable ? map_chunk(s, p->fd, p->file_offset + pos, want) : NULL;
 	int r;
 	if (mapped)
 		r = add_scanned(pl, off, mapped, want);
@@ -354,12 +345,11 @@ static int add_chunk(struct pipeline *pl, const struct disk_piece *p, const stru
 	return 0;
 }
 
-static int add_data(struct pipeline *pl, const struct disk_piece *p, const struct file_map *m, uint64_t pos,
-		    uint64_t end)
+static int add_data(struct pipeline *pl, const struct disk_piece *p, int mappable, uint64_t pos, uint64_t end)
 {
 	while (pos < end) {
 		size_t want = end - pos < CHUNK ? (size_t)(end - pos) : CHUNK;
-		if (add_chunk(pl, p, m, pos, want) < 0)
+		if (add_chunk(pl, p, mappable, pos, want) < 0)
 			return -1;
 		pos += want;
 	}
@@ -367,10 +357,10 @@ static int add_data(struct pipeline *pl, const struct disk_piece *p, const struc
 }
 
 /* File pieces: holes come from SEEK_DATA/SEEK_HOLE and are never read. */
-static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p, struct file_map *m)
+static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p)
 {
 	uint64_t pos = 0;
-	map_file_piece(m, p);
+	int mappable = is_regular_file(p->fd);
 	while (pos < p->length) {
 		off_t data = lseek(p->fd, (off_t)(p->file_offset + pos), SEEK_DATA);
 		uint64_t dpos = data < 0 ? p->length : (uint64_t)data - p->file_offset; /* ENXIO: a hole to the end */
@@ -382,7 +372,7 @@ static int walk_file_piece(struct pipeline *pl, const struct disk_piece *p, stru
 		uint64_t hpos = hole < 0 ? p->length : (uint64_t)hole - p->file_offset;
 		if (hpos > p->length)
 			hpos = p->length;
-		if (add_data(pl, p, m, dpos, hpos) < 0)
+		if (add_data(pl, p, mappable, dpos, hpos) < 0)
 			return -1;
 		pos = hpos;
 	}
@@ -398,7 +388,7 @@ static int walk_reader_piece(struct pipeline *pl, const struct disk_piece *p)
 		int st = image_reader_status(p->reader, p->file_offset + pos, p->length - pos, &run);
 		if (st < 0)
 			return -1;
-		if (st == IMAGE_ZERO ? add_zero(pl, p->offset + pos, run) < 0 : add_data(pl, p, NULL, pos, pos + run) < 0)
+		if (st == IMAGE_ZERO ? add_zero(pl, p->offset + pos, run) < 0 : add_data(pl, p, 0, pos, pos + run) < 0)
 			return -1;
 		pos += run;
 	}
@@ -414,8 +404,8 @@ static int walk_layout(struct pipeline *pl)
 		if (add_zero(pl, pos, p->offset - pos) < 0)
 			return -1;
 		int r = p->reader ? walk_reader_piece(pl, p)
-			: p->fd >= 0 ? walk_file_piece(pl, p, &pl->maps[i])
-				     : add_data(pl, p, NULL, 0, p->length);
+			: p->fd >= 0 ? walk_file_piece(pl, p)
+				     : add_data(pl, p, 0, 0, p->length);
 		if (r < 0)
 			return -1;
 		pos = p->offset + p->length;
@@ -494,7 +484,6 @@ int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_
 	if (l->n) /* an empty layout has no pieces array */
 		memcpy(pl->sorted, l->pieces, l->n * sizeof *pl->sorted);
 	qsort(pl->sorted, l->n, sizeof *pl->sorted, cmp_piece);
-	pl->maps = xcalloc(l->n ? l->n : 1, sizeof *pl->maps);
 	int r = check_pieces(l, pl->sorted);
 	pthread_t producer;
 	if (r == 0) {
@@ -508,14 +497,13 @@ int extents_stream(const struct disk_layout *l, struct image_writer *w, extents_
 			r = consume(pl, w, progress, ctx);
 			pthread_join(producer, NULL);
 		}
-		for (size_t i = 0; i < l->n; i++) /* the writer is done with the runs' pointers */
-			unmap_file_piece(&pl->maps[i]);
-		for (int i = 0; i < SLOTS; i++)
+		for (int i = 0; i < SLOTS; i++) {
+			unmap_slot(&pl->slots[i]);
 			free(pl->slots[i].buf);
+		}
 		pthread_cond_destroy(&pl->changed);
 		pthread_mutex_destroy(&pl->lock);
 	}
-	free(pl->maps);
 	free(pl->sorted);
 	free(pl);
 	return r;

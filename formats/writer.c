@@ -10,6 +10,7 @@
 #include "util/io.h"
 #include "util/strbuf.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ void image_writer_abort(struct image_writer *w)
 
 int image_output_open(const struct image_writer *w, struct image_output *o)
 {
+	o->reserved = 0;
 	o->fd = create_temp_beside(w->path, &o->tmp);
 	if (o->fd < 0) {
 		o->tmp = NULL;
@@ -98,6 +100,19 @@ int image_output_open(const struct image_writer *w, struct image_output *o)
 		return -1;
 	}
 	return 0;
+}
+
+#define RESERVE_STEP (64u << 20)
+
+void image_output_reserve(struct image_output *o, uint64_t end)
+{
+	if (end <= o->reserved || o->reserved == UINT64_MAX)
+		return;
+	uint64_t upto = (end + RESERVE_STEP - 1) / RESERVE_STEP * RESERVE_STEP;
+	if (fallocate(o->fd, 0, (off_t)o->reserved, (off_t)(upto - o->reserved)) < 0)
+		o->reserved = UINT64_MAX; /* EOPNOTSUPP, ENOSPC...: write without it */
+	else
+		o->reserved = upto;
 }
 
 int image_output_commit(const struct image_writer *w, struct image_output *o, uint64_t size)

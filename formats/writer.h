@@ -68,6 +68,7 @@ struct image_writer {
 struct image_output {
 	int fd;     /* -1 when closed */
 	char *tmp;  /* NULL once committed or discarded */
+	uint64_t reserved; /* bytes allocated ahead by image_output_reserve() */
 };
 
 /* Creates the temporary file. Returns 0 or -1 (printed). */
@@ -75,6 +76,14 @@ int image_output_open(const struct image_writer *w, struct image_output *o);
 /* Truncates it to size bytes, then renames it onto w->path (after an
  * fsync unless opt.no_sync). On failure nothing is left at either name. */
 int image_output_commit(const struct image_writer *w, struct image_output *o, uint64_t size);
+/* For formats that fill their file densely from front to back (qcow2):
+ * makes sure the blocks up to end are allocated, in steps of 64 MiB, before
+ * they are written. Writes into allocated blocks skip the file system's
+ * per-block reservation (10-15% of a plain conversion's write time on
+ * ext4); the commit's truncate gives back what was allocated beyond the
+ * final size. Best effort: a file system that cannot preallocate is simply
+ * written. */
+void image_output_reserve(struct image_output *o, uint64_t end);
 /* Closes and removes the temporary file if it is still there. Idempotent. */
 void image_output_discard(struct image_output *o);
 

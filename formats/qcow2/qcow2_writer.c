@@ -92,6 +92,7 @@ static int wbuf_flush(struct qcow2w *q)
 {
 	if (!q->wbuf_len)
 		return 0;
+	image_output_reserve(&q->out, q->wbuf_off + q->wbuf_len);
 	int r = pwrite_all(q->out.fd, q->wbuf, q->wbuf_len, q->wbuf_off);
 	q->wbuf_len = 0;
 	return r;
@@ -105,6 +106,7 @@ static int out_write(struct qcow2w *q, uint64_t off, const void *buf, size_t len
 	if (len >= DIRECT_BYTES) {
 		if (wbuf_flush(q) < 0)
 			return -1;
+		image_output_reserve(&q->out, off + len);
 		return pwrite_all(q->out.fd, buf, len, off);
 	}
 	if (q->wbuf_len + len > WBUF_BYTES && wbuf_flush(q) < 0)

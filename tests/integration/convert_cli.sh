@@ -47,6 +47,14 @@ grep -q "missing.raw" "$work/err" || fail "missing input: the error does not nam
 # Formats from the extension and from --format.
 expect_exit 0 ".qcow2" "$APKG" convert "$in" "$work/a.qcow2"
 [ "$(qemu-img info --output=json "$work/a.qcow2" | sed -n 's/.*"format": "\(.*\)".*/\1/p')" = qcow2 ] || fail ".qcow2 is not qcow2"
+# qcow2 output is allocated ahead while it is written (image_output_reserve):
+# the finished file ends where qemu-img says the image ends, and keeps no
+# blocks beyond that.
+alloc=$(($(stat -c '%b * %B' "$work/a.qcow2")))
+size=$(stat -c %s "$work/a.qcow2")
+end=$(qemu-img check "$work/a.qcow2" | sed -n 's/^Image end offset: //p')
+[ "$size" = "$end" ] || fail "a.qcow2 is $size bytes, the image ends at ${end:-?}"
+[ "$alloc" -le $(((size + 65535) / 65536 * 65536)) ] || fail "a.qcow2 keeps $alloc bytes allocated for $size bytes"
 expect_exit 0 "--format qcow2 on .bin" "$APKG" convert --format qcow2 "$in" "$work/b.bin"
 qemu-img compare -q -f raw -F qcow2 "$in" "$work/b.bin" || fail "--format qcow2 output differs"
 expect_exit 0 "qcow2 -> .img (raw)" "$APKG" convert "$work/a.qcow2" "$work/c.img"
