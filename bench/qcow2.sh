@@ -43,7 +43,7 @@ bench_mode() { # name, qemu-img options, apkg options
 	qemu-img check -q "$a" || { echo "qemu-img check failed on apkg output ($name)" >&2; exit 1; }
 	awk -v n="$name" -v qm="$qm" -v am="$am" -v qn="$qmin" -v an="$amin" -v qc="$qcpu" -v ac="$acpu" \
 		-v qs="$qs" -v as="$as" 'BEGIN {
-		printf "| %s | %.2f (%.2f) | %.2f (%.2f) | **%.2fx** (%.2fx) | %.2f / %.2f | %.1f MiB | %.1f MiB | %+.1f%% |\n",
+		printf "| %s | %.3f (%.3f) | %.3f (%.3f) | **%.2fx** (%.2fx) | %.2f / %.2f | %.1f MiB | %.1f MiB | %+.1f%% |\n",
 			n, qm, qn, am, an, qm / am, qn / an, qc, ac, qs / 1048576, as / 1048576, (as / qs - 1) * 100 }' >>"$report"
 }
 
