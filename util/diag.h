@@ -21,7 +21,9 @@ enum apkg_exit {
 void diag_set_program(const char *name);
 __attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...);
 __attribute__((format(printf, 2, 3), noreturn)) void die_code(int code, const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) int error(const char *fmt, ...);
+/* Hidden: glibc has an error(3) of its own, and a library apkg loads must
+ * never bind to this one instead (GNU ld would otherwise export it). */
+__attribute__((format(printf, 1, 2), visibility("hidden"))) int error(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) int error_errno(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void warning(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void info(const char *fmt, ...);
