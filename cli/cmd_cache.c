@@ -50,9 +50,11 @@ static void format_bytes(uint64_t n, char *buf, size_t size)
 		snprintf(buf, size, "%.1f MiB", (double)n / (1ull << 20));
 }
 
-/* NULL (and a line on stdout) when there is no cache yet. */
-static struct stage_cache *open_existing(const char *dir_opt, int quiet)
+/* NULL (and a line on stdout) when there is no cache yet; NULL with
+ * *failed set (and an error) when there is one that cannot be opened. */
+static struct stage_cache *open_existing(const char *dir_opt, int quiet, int *failed)
 {
+	*failed = 0;
 	char *dir = stage_cache_dir(dir_opt), *repo = path_join(dir, "ostree"), *why = NULL;
 	struct stage_cache *sc = NULL;
 	if (!path_exists(repo)) {
@@ -60,6 +62,7 @@ static struct stage_cache *open_existing(const char *dir_opt, int quiet)
 			printf("no stage cache in %s\n", dir);
 	} else if (!(sc = stage_cache_open(dir, &why))) {
 		error("cannot open the stage cache in %s: %s", dir, why);
+		*failed = 1;
 	}
 	free(why);
 	free(repo);
@@ -96,9 +99,12 @@ static void print_json(struct stage_cache *sc, const char *dir_opt, const struct
 
 static int cache_ls(const char *dir, int json)
 {
-	struct stage_cache *sc = open_existing(dir, json);
+	int failed;
+	struct stage_cache *sc = open_existing(dir, json, &failed);
 	struct stage_entry *v = NULL;
 	size_t n = 0;
+	if (failed)
+		return EXIT_FAILED;
 	if (sc && stage_cache_list(sc, &v, &n) < 0) {
 		stage_cache_close(sc);
 		return EXIT_FAILED;
@@ -124,9 +130,10 @@ static int cache_ls(const char *dir, int json)
 
 static int cache_gc(const char *dir, long max_age_days)
 {
-	struct stage_cache *sc = open_existing(dir, 0);
+	int failed;
+	struct stage_cache *sc = open_existing(dir, 0, &failed);
 	if (!sc)
-		return EXIT_OK;
+		return failed ? EXIT_FAILED : EXIT_OK;
 	struct stage_entry *v = NULL;
 	size_t n = 0, dropped = 0;
 	uint64_t objects = 0, bytes = 0, now = (uint64_t)time(NULL);
