@@ -211,8 +211,11 @@ static void judge_descriptor(struct vmdk_check *c)
 	else if (ext_sectors != c->h.capacity)
 		report(c, VMDK_RULE_DESCRIPTOR, "the extent line says %llu sectors, the header %llu", ext_sectors,
 		       (unsigned long long)c->h.capacity);
-	if (strlen(cid) != 8 || strspn(cid, "0123456789abcdefABCDEF") != 8)
-		report(c, VMDK_RULE_DESCRIPTOR, "CID \"%s\" is not 8 hex digits", cid);
+	/* A 32-bit hex number: VMware writes 8 digits, qemu-img drops leading
+	 * zeros (its CIDs are random, so one in sixteen has 7 digits or fewer). */
+	size_t cid_len = strlen(cid);
+	if (cid_len < 1 || cid_len > 8 || strspn(cid, "0123456789abcdefABCDEF") != cid_len)
+		report(c, VMDK_RULE_DESCRIPTOR, "CID \"%s\" is not a 32-bit hex number (1 to 8 hex digits)", cid);
 	else if (!strcasecmp(cid, "ffffffff") || !strcasecmp(cid, "fffffffe"))
 		report(c, VMDK_RULE_DESCRIPTOR, "CID %s is reserved (it means \"no parent\")", cid);
 	uint64_t desc_end = c->h.desc_offset + c->h.desc_size;

@@ -255,6 +255,27 @@ static void test_checker_finds_damage(void)
 	r = check_bytes(copy, len);
 	CHECK(has_rule(&r, VMDK_RULE_DESCRIPTOR));
 
+	/* CID: a 32-bit hex number. qemu-img writes it without leading zeros
+	 * ("CID=abcdef1"), which is valid; "CID=zzzzzzzz" is not. */
+	for (int variant = 0; variant < 2; variant++) {
+		memcpy(copy, f, len);
+		char *desc = (char *)copy + 512, *cid = strstr(desc, "CID=");
+		CHECK(cid != NULL);
+		if (!cid)
+			break;
+		size_t text = strnlen(desc, 1024);
+		char *eol = strchr(cid, '\n');
+		struct strbuf nd = STRBUF_INIT;
+		strbuf_add(&nd, desc, (size_t)(cid - desc));
+		strbuf_adds(&nd, variant == 0 ? "CID=abcdef1" : "CID=zzzzzzzz");
+		strbuf_add(&nd, eol, text - (size_t)(eol - desc));
+		memset(desc, 0, text);
+		memcpy(desc, nd.buf, nd.len);
+		strbuf_release(&nd);
+		r = check_bytes(copy, len);
+		CHECK(has_rule(&r, VMDK_RULE_DESCRIPTOR) == (variant == 1));
+	}
+
 	memcpy(copy, f, len); /* data after EOS */
 	r = check_bytes(copy, len);
 	CHECK(r.n == 0);
