@@ -11,8 +11,9 @@
  * a buffer (a third of the CPU time of a plain conversion went to that
  * copy). Each chunk is mapped on its own, its page tables filled in one
  * call before it is scanned, and unmapped by the read-ahead thread when it
- * reuses the chunk's slot, so the writer's thread never pays for it; a chunk that cannot be mapped or filled (a file that shrank, an
- * I/O error) is read with pread instead, which reports the error. A file
+ * reuses the chunk's slot, so the writer's thread never pays for it. A
+ * chunk that cannot be mapped or filled (a file that shrank, an I/O error)
+ * is read with pread instead, which reports the error. A file
  * truncated by someone else after that faults (SIGBUS) in the scan or the
  * writer: util/io.c turns that into an error exit that removes the
  * temporary output.
@@ -324,22 +325,15 @@ static int add_chunk(struct pipeline *pl, const struct disk_piece *p, int mappab
 	struct slot *s = chunk_slot(pl, off);
 	if (!s)
 		return -1;
-	const unsigned char *data = s->buf;
-	const unsigned char *mapped = mappable ? map_chunk(s, p->fd, p->file_offset + pos, want) : NULL;
-	int r;
-	if (mapped)
-		r = add_scanned(pl, off, mapped, want);
-	else {
-		if (p->reader)
-			r = image_reader_pread(p->reader, s->buf, want, p->file_offset + pos);
-		else if (p->fd >= 0)
-			r = pread_exact(p->fd, s->buf, want, p->file_offset + pos);
-		else
-			r = 0, data = (const unsigned char *)p->mem + pos;
-		if (r == 0)
-			r = add_scanned(pl, off, data, want);
-	}
-	if (r < 0)
+	const unsigned char *data = mappable ? map_chunk(s, p->fd, p->file_offset + pos, want) : NULL;
+	int r = 0;
+	if (!data && p->reader)
+		r = image_reader_pread(p->reader, s->buf, want, p->file_offset + pos), data = s->buf;
+	else if (!data && p->fd >= 0)
+		r = pread_exact(p->fd, s->buf, want, p->file_offset + pos), data = s->buf;
+	else if (!data)
+		data = (const unsigned char *)p->mem + pos;
+	if (r < 0 || add_scanned(pl, off, data, want) < 0)
 		return -1;
 	publish(pl, s, off + want, SLOT_MORE);
 	return 0;

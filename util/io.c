@@ -413,7 +413,8 @@ static void stop_children(void)
 			kill(-child_groups[i], SIGKILL);
 }
 
-static void on_fatal_signal(int sig)
+/* Stops the children and removes the registered paths, from a signal handler. */
+static void clean_up_after_signal(void)
 {
 	stop_children();
 	/* rm_rf is not async-signal-safe in theory (opendir allocates); in
@@ -422,6 +423,11 @@ static void on_fatal_signal(int sig)
 	for (int i = 0; i < MAX_CLEANUP; i++)
 		if (cleanup_paths[i])
 			rm_rf(cleanup_paths[i]);
+}
+
+static void on_fatal_signal(int sig)
+{
+	clean_up_after_signal();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -436,10 +442,7 @@ static void on_sigbus(int sig)
 	(void)sig;
 	ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
 	(void)ignored;
-	stop_children();
-	for (int i = 0; i < MAX_CLEANUP; i++)
-		if (cleanup_paths[i])
-			rm_rf(cleanup_paths[i]);
+	clean_up_after_signal();
 	_exit(1);
 }
 

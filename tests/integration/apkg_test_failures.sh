@@ -9,13 +9,7 @@
 # appliances built from recipes.)
 set -u
 . "$(dirname "$0")/lib/probe_guest.sh"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (make deps)"
-guest_kernel
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export TMPDIR=$work/tmp
-mkdir -p "$TMPDIR"
-apkg=$APKG_ROOT/bin/apkg
+guest_test_setup
 
 printf 'apkg-checks 1\ndeadline 120\nfile path=/init\n' > "$work/file.checks"
 

@@ -10,13 +10,7 @@
 # results. A kernel without AHCI fails virtualbox at once, naming the driver.
 set -u
 . "$(dirname "$0")/lib/probe_guest.sh"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (make deps)"
-guest_kernel
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export TMPDIR=$work/tmp
-mkdir -p "$TMPDIR"
-apkg=$APKG_ROOT/bin/apkg
+guest_test_setup
 out=$work/out
 
 cat > "$work/checks" <<'CHECKS'

@@ -20,6 +20,19 @@ GUEST_MODULES="qemu_fw_cfg virtio_pci virtio_blk ahci sd_mod vmw_pvscsi nvme"
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# The usual start of a probe test: skips without QEMU, sets up the kernel
+# (guest_kernel), a scratch directory work (removed on exit, also TMPDIR)
+# and apkg.
+guest_test_setup() {
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (make deps)"
+	guest_kernel
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	export TMPDIR=$work/tmp
+	mkdir -p "$TMPDIR"
+	apkg=$APKG_ROOT/bin/apkg
+}
+
 # Sets KVER, VMLINUZ and MODROOT, downloading and unpacking the kernel once.
 guest_kernel() {
 	local deb pkg
